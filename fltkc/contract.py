@@ -1,0 +1,63 @@
+"""The contract between the compiler, the manifests it writes and the trainer that reads them.
+
+Both sides import these names, so a change here is a change of the contract: the
+trainer-config schema (schemas/trainer-config.schema.json) is its other half.
+"""
+
+from __future__ import annotations
+
+from fltkc import __version__
+
+# Built by the top-level Dockerfile: `docker build -t ghcr.io/fltkc/trainer:<version> .`
+DEFAULT_IMAGE = f"ghcr.io/fltkc/trainer:{__version__}"
+
+# Injected by the Kubeflow training operator into every replica of a PyTorchJob with a Master.
+ENV_MASTER_ADDR = "MASTER_ADDR"
+ENV_MASTER_PORT = "MASTER_PORT"
+ENV_WORLD_SIZE = "WORLD_SIZE"
+ENV_RANK = "RANK"
+OPERATOR_ENV = (ENV_MASTER_ADDR, ENV_MASTER_PORT, ENV_WORLD_SIZE, ENV_RANK)
+DEFAULT_MASTER_PORT = 23456  # the operator's default for the port named pytorchjob-port
+
+# Set by the compiler on the `pytorch` container.
+ENV_CONFIG = "FLTK_CONFIG"  # path of the job's trainer config (JSON)
+ENV_LOG_DIR = "FLTK_LOG_DIR"  # the job's own directory on the logs volume
+ENV_DATA_DIR = "FLTK_DATA_DIR"  # root of the data volume
+ENV_JOB_NAME = "FLTK_JOB_NAME"
+ENV_SEED = "FLTK_SEED"  # the job's derived seed; equals config["seed"]
+COMPILER_ENV = (ENV_CONFIG, ENV_LOG_DIR, ENV_DATA_DIR, ENV_JOB_NAME, ENV_SEED)
+
+# Where the compiler mounts things inside the pod.
+CONFIG_MOUNT_DIR = "/etc/fltk"
+CONFIG_KEY = "config.json"  # key in the job's ConfigMap and file name under CONFIG_MOUNT_DIR
+CONFIG_PATH = f"{CONFIG_MOUNT_DIR}/{CONFIG_KEY}"
+DEFAULT_LOGS_MOUNT = "/var/fltk/logs"
+DEFAULT_DATA_MOUNT = "/var/fltk/data"
+
+CONTAINER_NAME = "pytorch"  # the operator requires this container name
+PORT_NAME = "pytorchjob-port"
+
+# Files the trainer writes into $FLTK_LOG_DIR; `fltkc results` and `fltkc run` read them.
+METRICS_FILE = "metrics.jsonl"
+RESULT_FILE = "result.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+PARTITION_FILE = "partition.json"
+TENSORBOARD_DIR = "tensorboard"
+
+# Exit codes shared by the CLI and the trainer.
+EXIT_USAGE = 2  # bad input: experiment file, env or config
+
+# Labels and annotations the compiler puts on every PyTorchJob (and its pod templates).
+LABEL_EXPERIMENT = "fltkc.dev/experiment"
+LABEL_TASK = "fltkc.dev/task"
+LABEL_JOB = "fltkc.dev/job"
+ANNOTATION_ARRIVAL = "fltkc.dev/arrival-offset-seconds"  # decimal string, seconds from start
+
+# The command the compiler writes on the `pytorch` container; `fltkc run` swaps "python" for
+# the running interpreter.
+TRAINER_COMMAND = ("python", "-m", "trainer")
+
+# out/schedule.json (also carried in a ConfigMap for the release job):
+# {"experiment": str, "seed": int, "jobs": [{"name": str, "task": str, "offsetSeconds": float,
+#   "replicas": int}, ...]} with jobs sorted by (offsetSeconds, name).
+SCHEDULE_FILE = "schedule.json"
