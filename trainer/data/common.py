@@ -1,0 +1,70 @@
+"""What every data source shares: class counts, input shapes and a dataset view with targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+NUM_CLASSES: dict[str, int] = {
+    "mnist": 10,
+    "fashion-mnist": 10,
+    "cifar10": 10,
+    "cifar100": 100,
+    "reddit": 10_000,  # the vocabulary size: next-word prediction over LEAF's top words
+}
+
+# One sample's input shape (C, H, W) for images; reddit's is (sequence length,).
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {
+    "mnist": (1, 28, 28),
+    "fashion-mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+    "cifar100": (3, 32, 32),
+    "reddit": (10,),
+}
+
+# Padded target positions of a reddit sequence hold this value: nn.CrossEntropyLoss's default
+# ignore_index, so padding adds nothing to the loss (LEAF masks it the same way).
+IGNORE_INDEX = -100
+
+
+class DataError(ValueError):
+    """A dataset that cannot be loaded as configured; the message names the place and the fix."""
+
+
+class Labelled(Dataset[Any]):
+    """A view of `base` restricted to `indices`, carrying `targets` (and reddit's `users`)."""
+
+    def __init__(
+        self,
+        base: Dataset[Any],
+        targets: torch.Tensor,
+        indices: Sequence[int] | None = None,
+        users: Sequence[str] | None = None,
+    ) -> None:
+        self.base = base
+        self.indices = list(range(len(targets))) if indices is None else list(indices)
+        self.targets = targets[self.indices].long() if indices is not None else targets.long()
+        self.users = None if users is None else [users[i] for i in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.base[self.indices[index]]
+
+
+def limit(dataset: Labelled, cfg: Mapping[str, Any], train: bool, seed: int) -> Labelled:
+    """Apply trainSamples (a seeded subset, kept in dataset order) or testSamples (the first)."""
+    count = cfg.get("trainSamples" if train else "testSamples")
+    if count is None or count >= len(dataset):
+        return dataset
+    if train:
+        gen = torch.Generator().manual_seed(seed)
+        chosen = sorted(torch.randperm(len(dataset), generator=gen)[:count].tolist())
+    else:
+        chosen = list(range(count))
+    users = dataset.users
+    return Labelled(dataset, dataset.targets, chosen, users)
