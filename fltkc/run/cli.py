@@ -1,0 +1,100 @@
+"""The `fltkc run` and `fltkc results` commands; the CLI registers them, only they print or exit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
+
+
+def _error(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def run_command(
+    source: Annotated[
+        Path, typer.Argument(help="The experiment YAML, or the output directory of fltkc build.")
+    ],
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run-dir",
+            "-r",
+            help="New directory for logs, volumes and run.json "
+            "[default: runs/<experiment>-<UTC time>].",
+        ),
+    ] = None,
+    slots: Annotated[
+        int | None,
+        typer.Option(help="Replicas (processes) that may run at once [default: the CPU count]."),
+    ] = None,
+    time_scale: Annotated[
+        float, typer.Option(help="Compress time: a job arriving at t seconds starts at t/X.")
+    ] = 1.0,
+    all_at_once: Annotated[
+        bool, typer.Option("--all-at-once", help="Submit every job at once, in arrival order.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="An existing folder to use as the data volume.")
+    ] = None,
+    grace: Annotated[
+        float, typer.Option(help="Seconds from SIGTERM to SIGKILL when stopping replicas.")
+    ] = 10.0,
+) -> None:
+    """Run every PyTorchJob of an experiment as local processes, as the operator would."""
+    from fltkc.results import format_table, load_run, summarize
+    from fltkc.run import ManifestError, RunOptions, run_experiment
+    from fltkc.run.progress import Progress
+
+    if not source.exists():
+        raise _error(f"{source}: no such file or directory", 2)
+    options = RunOptions(run_dir, slots, time_scale, all_at_once, data_dir, grace)
+    try:
+        result = run_experiment(source, options, Progress(sys.stdout))
+    except ManifestError as err:
+        raise _error(str(err), err.exit_code) from None
+    typer.echo("")
+    typer.echo(format_table([summarize(job) for job in load_run(result.run_dir).jobs]))
+    typer.echo(f"\nrun directory: {result.run_dir} (fltkc results {result.run_dir})")
+    for job in result.failed:
+        typer.echo(f"job {job.name} failed: see {job.failed_log}", err=True)
+    if result.status == "interrupted":
+        raise _error("interrupted; every replica was stopped", EXIT_INTERRUPTED)
+    if result.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def results_command(
+    directory: Annotated[
+        Path, typer.Argument(help="A run directory, or a logs volume copied with kubectl cp.")
+    ],
+    csv: Annotated[
+        Path | None, typer.Option(help="Where to write the CSV [default: DIRECTORY/results.csv].")
+    ] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="Folder for the PNG plots [default: DIRECTORY/plots].")
+    ] = None,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
+) -> None:
+    """Summarise a run: a table per job, a CSV, and accuracy, loss and timeline plots."""
+    from fltkc.results import format_table, load_run, plot_run, summarize, write_csv
+
+    if not directory.is_dir():
+        raise _error(f"{directory}: no such directory; give a run or logs directory", 2)
+    results = load_run(directory)
+    if not results.jobs:
+        raise _error(f"{directory}: no metrics.jsonl, result.json or run.json found", 2)
+    rows = [summarize(job) for job in results.jobs]
+    typer.echo(format_table(rows))
+    csv_path = csv or directory / "results.csv"
+    write_csv(rows, csv_path)
+    typer.echo(f"\nwrote {csv_path}")
+    if not no_plots:
+        for path in plot_run(results, plots or directory / "plots"):
+            typer.echo(f"wrote {path}")
