@@ -134,17 +134,15 @@ def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], se
 def partition_stats(parts: Parts, targets: torch.Tensor, num_classes: int) -> dict[str, Any]:
     """Per-client sizes and label histograms (labels with a zero count left out), and a summary."""
     labels = torch.as_tensor(targets).long()
-    clients = []
+    clients: list[dict[str, Any]] = []
+    sizes: list[int] = []
+    distinct: list[int] = []
     for client, part in enumerate(parts):
-        counts = torch.bincount(labels[part], minlength=num_classes) if part else None
-        histogram = (
-            {}
-            if counts is None
-            else {str(label): int(n) for label, n in enumerate(counts.tolist()) if n}
-        )
+        counts = torch.bincount(labels[part], minlength=num_classes).tolist() if part else []
+        histogram = {str(label): int(n) for label, n in enumerate(counts) if n}
         clients.append({"client": client, "size": len(part), "histogram": histogram})
-    sizes = [c["size"] for c in clients]
-    distinct = [len(c["histogram"]) for c in clients]
+        sizes.append(len(part))
+        distinct.append(len(histogram))
     summary = {
         "clients": len(parts),
         "samples": sum(sizes),

@@ -31,4 +31,5 @@ class RedditLSTM(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         hidden, _ = self.lstm(self.drop(self.embedding(tokens)))
-        return self.decoder(self.drop(hidden)).transpose(1, 2)
+        logits: torch.Tensor = self.decoder(self.drop(hidden)).transpose(1, 2)
+        return logits

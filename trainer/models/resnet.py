@@ -53,7 +53,8 @@ class CifarResNet18(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+        logits: torch.Tensor = self.head(self.stages(self.stem(x)))
+        return logits
 
 
 class PreActResidual(nn.Module):
@@ -75,7 +76,8 @@ class PreActResidual(nn.Module):
             self.shortcut = nn.Conv2d(cin, cout, kernel_size=1, stride=stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x) + self.shortcut(x)
+        out: torch.Tensor = self.body(x) + self.shortcut(x)
+        return out
 
 
 class FashionMnistResNet(nn.Module):
@@ -104,4 +106,5 @@ class FashionMnistResNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+        logits: torch.Tensor = self.head(self.stages(self.stem(x)))
+        return logits
