@@ -1,0 +1,128 @@
+"""The `fltkc` command line: build, validate and schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from fltkc.errors import FltkcError
+
+app = typer.Typer(
+    name="fltkc",
+    help="Compile federated and distributed learning experiments into Kubernetes manifests.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+ExperimentArg = Annotated[
+    Path, typer.Argument(help="The experiment file (YAML, kind: Experiment).", show_default=False)
+]
+
+
+def _fail(exc: FltkcError) -> typer.Exit:
+    for line in exc.lines():
+        typer.echo(line, err=True)
+    return typer.Exit(exc.exit_code)
+
+
+@app.command(no_args_is_help=True)
+def build(
+    experiment: ExperimentArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to (re)write.")] = Path(
+        "out"
+    ),
+    templates: Annotated[
+        Optional[Path],  # noqa: UP045 (typer reads the annotation at run time on Python 3.10)
+        typer.Option(help="Directory searched before the built-in templates (override libraries)."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the plan (jobs, arrivals, resources); write nothing."
+        ),
+    ] = False,
+) -> None:
+    """Check, expand and render EXPERIMENT into static manifests (kubectl apply -k DIR)."""
+    from fltkc.build import build_files, plan_file
+    from fltkc.report import plan_lines
+    from fltkc.write import write_output
+
+    try:
+        plan = plan_file(experiment)
+        if dry_run:
+            for line in plan_lines(plan):
+                typer.echo(line)
+            return
+        files = build_files(plan, templates)
+        write_output(files, output)
+    except FltkcError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {len(files)} files ({len(plan.jobs)} jobs) to {output}", err=True)
+
+
+@app.command(no_args_is_help=True)
+def validate(
+    experiment: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="The experiment file to check.", show_default=False),
+    ] = None,
+    manifests: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Also check a built directory with kubeconform -strict."),
+    ] = None,
+    crd: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Option(help="A CustomResourceDefinition file for --manifests (repeatable)."),
+    ] = None,
+) -> None:
+    """Check EXPERIMENT (schema and semantic rules) and/or a built manifests directory."""
+    from fltkc.build import plan_file
+
+    if experiment is None and manifests is None:
+        typer.echo("give an experiment file, --manifests DIR, or both (see -h)", err=True)
+        raise typer.Exit(2)
+    try:
+        if experiment is not None:
+            plan = plan_file(experiment)
+            typer.echo(f"{experiment}: ok ({len(plan.jobs)} jobs)")
+    except FltkcError as exc:
+        raise _fail(exc) from None
+    if manifests is not None:
+        _check_manifests(manifests, crd or [])
+
+
+def _check_manifests(directory: Path, crds: list[Path]) -> None:
+    from fltkc.manifests import check_manifests
+
+    report = check_manifests(directory, crds)
+    for message in report.messages:
+        typer.echo(message, err=True)
+    summary = (
+        f"{directory}: {report.valid} valid, {report.invalid} invalid, "
+        f"{report.errors} errors, {report.skipped} skipped"
+    )
+    typer.echo(summary)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the experiment JSON Schema (Draft 2020-12)."""
+    from fltkc.resources import EXPERIMENT_SCHEMA, load_schema
+
+    typer.echo(json.dumps(load_schema(EXPERIMENT_SCHEMA), indent=2))
+
+
+def main() -> None:
+    """Console entry point (`fltkc`)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

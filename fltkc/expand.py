@@ -1,0 +1,222 @@
+"""Expand stage: tasks x sweep points x repetitions x arrivals -> one concrete job each."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from fltkc.arrivals import arrival_offsets, derive_seed
+from fltkc.defaults import complete_config
+from fltkc.errors import CompileError, Diagnostic
+from fltkc.experiment import Experiment, Hardware, Task
+from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.semantics import training_issues
+
+MAX_NAME = 63  # DNS-1035 label, which the operator's `<job>-worker-<i>` pod names must also fit
+MAX_JOBS = 100_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PyTorchJob with everything settled: name, seed, arrival, hardware and trainer config."""
+
+    name: str
+    task: str
+    sweep: Mapping[str, Any]
+    repetition: int
+    arrival: int
+    offset_seconds: float
+    seed: int
+    master: Hardware
+    workers: int
+    worker: Hardware
+    restart_policy: str
+    backoff_limit: int
+    suspend: bool
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The expanded experiment: what `render` places into manifests."""
+
+    experiment: Experiment
+    jobs: tuple[Job, ...]
+
+    def schedule(self) -> dict[str, Any]:
+        """The release schedule (format in fltkc.contract), jobs by (offset, name)."""
+        jobs = sorted(self.jobs, key=lambda j: (j.offset_seconds, j.name))
+        return {
+            "experiment": self.experiment.name,
+            "seed": self.experiment.seed,
+            "jobs": [
+                {
+                    "name": j.name,
+                    "task": j.task,
+                    "offsetSeconds": j.offset_seconds,
+                    "replicas": 1 + j.workers,
+                }
+                for j in jobs
+            ],
+        }
+
+
+def expand(experiment: Experiment) -> Plan:
+    """All jobs of the experiment, deterministic in its content and seed."""
+    jobs: list[Job] = []
+    diagnostics: list[Diagnostic] = []
+    for task in experiment.tasks:
+        try:
+            jobs += _task_jobs(experiment, task)
+        except CompileError as exc:
+            diagnostics += exc.diagnostics
+    seen: dict[str, str] = {}
+    for job in jobs:
+        if job.name in seen and seen[job.name] != job.task:
+            path = ("spec", "tasks", _task_index(experiment, job.task), "name")
+            message = f"job name {job.name} is also a job of task {seen[job.name]}; rename a task"
+            diagnostics.append(experiment.source.diag(path, message))
+        seen.setdefault(job.name, job.task)
+    if len(jobs) > MAX_JOBS:
+        message = (
+            f"{len(jobs)} jobs; at most {MAX_JOBS}: fewer arrivals, sweep points or repetitions"
+        )
+        diagnostics.append(experiment.source.diag(("spec", "tasks"), message))
+    if diagnostics:
+        raise CompileError(diagnostics)
+    return Plan(experiment, tuple(jobs))
+
+
+def _task_index(experiment: Experiment, name: str) -> int:
+    return next(t.index for t in experiment.tasks if t.name == name)
+
+
+def _task_jobs(experiment: Experiment, task: Task) -> list[Job]:
+    where = ("spec", "tasks", task.index)
+    source = experiment.source
+    try:
+        offsets = arrival_offsets(
+            task.arrivals, derive_seed(experiment.seed, "arrivals", task.name), task.trace
+        )
+    except ValueError as exc:
+        raise CompileError([source.diag((*where, "arrivals"), str(exc))]) from None
+    if not offsets:
+        message = "no arrivals before horizonSeconds; raise the rate or the horizon"
+        raise CompileError([source.diag((*where, "arrivals"), message)])
+    points = _grid_points(task)
+    names = _job_names(experiment.name, task, len(points), len(offsets))
+    # The last index of every dimension gives the longest name.
+    _check_name_length(
+        experiment, task, names(len(points) - 1, task.repetitions - 1, len(offsets) - 1)
+    )
+    jobs: list[Job] = []
+    for p, point in enumerate(points):
+        base = _variant_config(experiment, task, point)
+        for r, a in itertools.product(range(task.repetitions), range(len(offsets))):
+            name = names(p, r, a)
+            seed = derive_seed(experiment.seed, "job", task.name, p, r, a)
+            job_meta = {"experiment": experiment.name, "task": task.name, "name": name}
+            job_meta.update({"repetition": r, "sweep": point} if task.grid else {"repetition": r})
+            jobs.append(
+                Job(
+                    name=name,
+                    task=task.name,
+                    sweep=point,
+                    repetition=r,
+                    arrival=a,
+                    offset_seconds=offsets[a],
+                    seed=seed,
+                    master=task.master,
+                    workers=task.workers,
+                    worker=task.worker,
+                    restart_policy=task.restart_policy,
+                    backoff_limit=task.backoff_limit,
+                    suspend=experiment.release == "suspend" and offsets[a] > 0,
+                    config={**base, "job": job_meta, "seed": seed},
+                )
+            )
+    return jobs
+
+
+def _grid_points(task: Task) -> list[dict[str, Any]]:
+    keys = [key for key, _ in task.grid]
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(v for _, v in task.grid))
+    ]
+
+
+def _job_names(experiment: str, task: Task, points: int, arrivals: int) -> Any:
+    def width(n: int) -> int:
+        return len(str(n - 1))
+
+    def name(p: int, r: int, a: int) -> str:
+        out = f"{experiment}-{task.name}"
+        if points > 1:
+            out += f"-s{p:0{width(points)}d}"
+        if task.repetitions > 1:
+            out += f"-r{r:0{width(task.repetitions)}d}"
+        if arrivals > 1:
+            out += f"-a{a:0{width(arrivals)}d}"
+        return out
+
+    return name
+
+
+def _check_name_length(experiment: Experiment, task: Task, longest: str) -> None:
+    suffix = f"-worker-{task.workers - 1}" if task.workers > 0 else "-master-0"
+    if len(longest) + len(suffix) <= MAX_NAME:
+        return
+    room = MAX_NAME - len(suffix) - (len(longest) - len(task.name))
+    message = (
+        f"job name {longest} plus the pod suffix {suffix} is {len(longest) + len(suffix)} "
+        f"characters, over {MAX_NAME}; shorten this task name to at most {max(room, 0)} "
+        "characters or shorten metadata.name"
+    )
+    raise CompileError([experiment.source.diag(("spec", "tasks", task.index, "name"), message)])
+
+
+@cache
+def _trainer_validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema(TRAINER_CONFIG_SCHEMA))
+
+
+def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]) -> dict[str, Any]:
+    training = copy.deepcopy(dict(task.training))
+    problems = [p for key, value in point.items() if (p := _set_path(training, key, value))]
+    config = complete_config(training)
+    if not problems:
+        problems = _config_problems(training, config)
+    if problems:
+        shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
+        message = f"sweep point ({shown}) gives an invalid trainer config: {'; '.join(problems)}"
+        where = ("spec", "tasks", task.index, "sweep", "grid")
+        raise CompileError([experiment.source.diag(where, message)])
+    return config
+
+
+def _config_problems(training: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    sample = {**config, "job": {"experiment": "x", "task": "x", "name": "x"}, "seed": 0}
+    problems = [f"{'.'.join(map(str, p))}: {m}" for p, m in training_issues(training)]
+    problems += [
+        f"{'.'.join(map(str, e.absolute_path)) or 'config'}: {e.message}"
+        for e in _trainer_validator().iter_errors(sample)
+    ]
+    return sorted(problems)
+
+
+def _set_path(target: dict[str, Any], path: str, value: Any) -> str | None:
+    """Set a dotted path in place; the problem if it crosses a non-mapping."""
+    *parents, last = path.split(".")
+    for key in parents:
+        target = target.setdefault(key, {})
+        if not isinstance(target, dict):
+            return f"{path}: {key} is not a mapping"
+    target[last] = value
+    return None
