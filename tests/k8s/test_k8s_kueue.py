@@ -1,0 +1,61 @@
+"""The committed Kueue CRDs (tests/k8s/crds) validate Kueue objects for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from k8s_tools import EXTRA_CRD_DIR, assert_valid_manifests, check
+
+KUEUE = """\
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: ResourceFlavor
+metadata: {name: normal}
+spec:
+  nodeLabels: {fltk.node: normal}
+  tolerations:
+    - {key: fltk.node, operator: Equal, value: normal, effect: NoSchedule}
+---
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: ClusterQueue
+metadata: {name: fltk}
+spec:
+  namespaceSelector: {}
+  COHORT
+  resourceGroups:
+    - coveredResources: [cpu, memory]
+      flavors:
+        - name: normal
+          resources:
+            - {name: cpu, nominalQuota: 8}
+            - {name: memory, nominalQuota: 16Gi}
+---
+apiVersion: kueue.x-k8s.io/v1beta2
+kind: LocalQueue
+metadata: {name: fltk, namespace: research}
+spec: {clusterQueue: fltk}
+"""
+
+
+def write(tmp_path: Path, cohort_line: str) -> Path:
+    (tmp_path / "kueue.yaml").write_text(KUEUE.replace("COHORT", cohort_line), encoding="utf-8")
+    return tmp_path
+
+
+def test_kueue_crds_are_committed() -> None:
+    names = sorted(path.name for path in EXTRA_CRD_DIR.glob("kueue*.yaml"))
+    assert names == [
+        "kueue.x-k8s.io_clusterqueues.yaml",
+        "kueue.x-k8s.io_localqueues.yaml",
+        "kueue.x-k8s.io_resourceflavors.yaml",
+    ]
+
+
+def test_v1beta2_queue_setup_is_valid(tmp_path: Path) -> None:
+    assert_valid_manifests(write(tmp_path, "cohortName: lab"), expected_valid=3)
+
+
+def test_v1beta1_field_name_is_rejected_in_v1beta2(tmp_path: Path) -> None:
+    # v1beta2 renamed ClusterQueue spec.cohort to spec.cohortName.
+    report = check(write(tmp_path, "cohort: lab"))
+    assert (report.valid, report.invalid, report.errors) == (2, 1, 0)
+    assert "ClusterQueue fltk" in report.messages[0] and "'cohort'" in report.messages[0]
