@@ -11,6 +11,7 @@ from typing import Any
 from fltkc import contract
 
 RUN_FILE = "run.json"
+UNKNOWN_TASK = "all"  # jobs whose task no file names share one figure
 _TAIL_BYTES = 8192
 
 Record = dict[str, Any]
@@ -95,7 +96,7 @@ def _task(name: str, directory: Path, result: Record | None, run: Record | None)
     job = config.get("job") if config else None
     if isinstance(job, dict) and job.get("task"):
         return str(job["task"])
-    return str(result.get("mode", name)) if result else name
+    return UNKNOWN_TASK
 
 
 def _job(directory: Path, run_entry: Record | None) -> JobMetrics:

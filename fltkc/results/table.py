@@ -17,7 +17,7 @@ Cell = str | int | float | None
 class Row:
     job: str
     task: str
-    mode: str
+    mode: str | None
     status: str
     steps: int | None
     final_accuracy: float | None
@@ -69,7 +69,7 @@ def summarize(job: JobMetrics) -> Row:
     return Row(
         job=job.name,
         task=job.task,
-        mode=str(result.get("mode", "")),
+        mode=str(result["mode"]) if result.get("mode") else None,
         status=str(status),
         steps=_int(_first(_from(job.result, "steps"), max(steps, default=None))),
         final_accuracy=_first(

@@ -126,4 +126,5 @@ def make_app() -> typer.Typer:
 
 
 def replica_records(log_dir: Path) -> list[dict[str, Any]]:
+    """What each replica of a job saw, as the stand-in recorded it (none before it starts)."""
     return [json.loads(p.read_text()) for p in sorted((log_dir / "replicas").glob("*.json"))]
