@@ -17,6 +17,7 @@ from fltkc.errors import CompileError, Diagnostic
 from fltkc.experiment import Experiment, Hardware, Task
 from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.semantics import training_issues
+from fltkc.validate import explain
 
 MAX_NAME = 63  # DNS-1035 label, which the operator's `<job>-worker-<i>` pod names must also fit
 MAX_JOBS = 100_000
@@ -205,7 +206,7 @@ def _config_problems(training: dict[str, Any], config: dict[str, Any]) -> list[s
     sample = {**config, "job": {"experiment": "x", "task": "x", "name": "x"}, "seed": 0}
     problems = [f"{'.'.join(map(str, p))}: {m}" for p, m in training_issues(training)]
     problems += [
-        f"{'.'.join(map(str, e.absolute_path)) or 'config'}: {e.message}"
+        f"{'.'.join(map(str, e.absolute_path)) or 'config'}: {explain(e)}"
         for e in _trainer_validator().iter_errors(sample)
     ]
     return sorted(problems)

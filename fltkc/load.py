@@ -67,7 +67,7 @@ def load_text(text: str, file: str, base_dir: FsPath = FsPath(".")) -> Source:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = ", ".join(part for part in (exc.context, exc.problem) if part) or "malformed"
         raise CompileError([Diagnostic(file, line, col, "", f"invalid YAML: {problem}")]) from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         message = f"invalid YAML: {exc.__class__.__name__}"
@@ -109,13 +109,13 @@ class _Builder:
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             if node.tag not in _COLLECTION_TAGS:
-                self.error(node, path, f"unsupported YAML tag {node.tag}; write a plain list")
+                self.error(node, path, f"unsupported YAML tag {node.tag}; remove it")
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         return self.scalar(node, path)
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         if node.tag not in _COLLECTION_TAGS:
-            self.error(node, path, f"unsupported YAML tag {node.tag}; write a plain mapping")
+            self.error(node, path, f"unsupported YAML tag {node.tag}; remove it")
         out: dict[str, Any] = {}
         first_seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -150,7 +150,7 @@ class _Builder:
         if node.tag == _TIMESTAMP:
             return str(node.value)
         if node.tag not in _SCALAR_TAGS:
-            self.error(node, path, f"unsupported YAML tag {node.tag}; write a plain value")
+            self.error(node, path, f"unsupported YAML tag {node.tag}; remove it")
             return None
         try:
             value = self.constructor.construct_object(node)

@@ -105,10 +105,11 @@ def _describe(error: ValidationError, source: Source) -> list[Diagnostic]:
             )
             for key in extras
         ]
-    return [source.diag(path, _message(error))]
+    return [source.diag(path, explain(error))]
 
 
-def _message(error: ValidationError) -> str:
+def explain(error: ValidationError) -> str:
+    """What is wrong with the value at the error's path and what is expected."""
     kind, value, schema, expected = (
         error.validator,
         error.instance,
