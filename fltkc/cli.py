@@ -90,18 +90,25 @@ def validate(
         if experiment is not None:
             plan = plan_file(experiment)
             typer.echo(f"{experiment}: ok ({len(plan.jobs)} jobs)")
+        if manifests is not None:
+            _check_manifests(manifests, crd or [])
     except FltkcError as exc:
         raise _fail(exc) from None
-    if manifests is not None:
-        _check_manifests(manifests, crd or [])
 
 
 def _check_manifests(directory: Path, crds: list[Path]) -> None:
+    from fltkc.kubeschemas import ManifestToolError
+    from fltkc.kustomization import resources_only
     from fltkc.manifests import check_manifests
 
-    report = check_manifests(directory, crds)
+    try:
+        with resources_only(directory) as listed:
+            report = check_manifests(listed, crds)
+    except ManifestToolError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.exit_code) from None
     for message in report.messages:
-        typer.echo(message, err=True)
+        typer.echo(message.replace(str(listed), str(directory)), err=True)
     summary = (
         f"{directory}: {report.valid} valid, {report.invalid} invalid, "
         f"{report.errors} errors, {report.skipped} skipped"
