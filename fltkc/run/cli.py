@@ -32,7 +32,10 @@ def run_command(
     ] = None,
     slots: Annotated[
         int | None,
-        typer.Option(help="Replicas (processes) that may run at once [default: the CPU count]."),
+        typer.Option(
+            help="Replicas (processes) that may run at once [default: the CPU count, raised "
+            "to the largest job]."
+        ),
     ] = None,
     time_scale: Annotated[
         float, typer.Option(help="Compress time: a job arriving at t seconds starts at t/X.")
@@ -48,8 +51,9 @@ def run_command(
     ] = 10.0,
 ) -> None:
     """Run every PyTorchJob of an experiment as local processes, as the operator would."""
+    from fltkc.errors import FltkcError
     from fltkc.results import format_table, load_run, summarize
-    from fltkc.run import ManifestError, RunOptions, run_experiment
+    from fltkc.run import RunOptions, run_experiment
     from fltkc.run.progress import Progress
 
     if not source.exists():
@@ -57,8 +61,10 @@ def run_command(
     options = RunOptions(run_dir, slots, time_scale, all_at_once, data_dir, grace)
     try:
         result = run_experiment(source, options, Progress(sys.stdout))
-    except ManifestError as err:
-        raise _error(str(err), err.exit_code) from None
+    except FltkcError as err:
+        for line in err.lines():
+            typer.echo(line, err=True)
+        raise typer.Exit(err.exit_code) from None
     typer.echo("")
     typer.echo(format_table([summarize(job) for job in load_run(result.run_dir).jobs]))
     typer.echo(f"\nrun directory: {result.run_dir} (fltkc results {result.run_dir})")

@@ -51,6 +51,9 @@ class Placement:
     run_dir: Path
     config_maps: Mapping[str, Mapping[str, str]]
     data_dir: Path | None = None
+    # Threads per replica when neither the manifest nor the caller's env says: the CPUs
+    # shared out over the slots, as torchrun sets OMP_NUM_THREADS=1 for co-located workers.
+    threads: int = 1
 
 
 def free_port() -> int:
@@ -178,7 +181,7 @@ def replica_process(
         declared[var.name] = rewrite_path(expand_refs(raw, declared), mounts)
     injected = operator_env(job, spec.type, index, port)
     declared.update(injected)
-    env = dict(os.environ)
+    env = {"OMP_NUM_THREADS": str(at.threads), **os.environ}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(_CODE_ROOT), env.get("PYTHONPATH"))))
     env.update(declared)
     return ProcessSpec(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 
 from fltkc import contract
+from fltkc.errors import FltkcError
 
 RestartPolicy = Literal["Always", "OnFailure", "Never", "ExitCode"]
 CleanPodPolicy = Literal["None", "Running", "All"]
@@ -23,10 +24,8 @@ REPLICA_TYPES: tuple[ReplicaType, ...] = ("Master", "Worker")
 DEFAULT_BACKOFF_LIMIT = 6
 
 
-class ManifestError(Exception):
+class ManifestError(FltkcError):
     """An output directory that cannot be run: the message names the file and the fix."""
-
-    exit_code = contract.EXIT_USAGE
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -37,10 +38,11 @@ def default_slots() -> int:
 
 
 def _build(experiment: Path, out_dir: Path) -> Path:
-    raise ManifestError(
-        f"{experiment}: building from YAML is not available yet; run "
-        f"`fltkc build {experiment} -o out` and then `fltkc run out`"
-    )
+    """Compile the experiment with fltkc build's pipeline (its errors are FltkcErrors)."""
+    from fltkc.build import build
+
+    build(experiment, out_dir)
+    return out_dir
 
 
 def _check(out: OutDir, options: RunOptions, slots: int) -> None:
@@ -89,12 +91,35 @@ def _signals(stop: _Stop) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _prepare(source: Path, options: RunOptions, started: datetime) -> tuple[OutDir, Path]:
-    if source.is_file():
-        run_dir = _run_dir(options, source.stem, started)
-        return read_out_dir(_build(source, run_dir / "out")), run_dir
-    out = read_out_dir(source)
-    return out, _run_dir(options, out.experiment, started)
+def _slots(out: OutDir, options: RunOptions) -> int:
+    """--slots, or the CPU count raised to the largest job so that every job can start."""
+    if options.slots is not None:
+        return options.slots
+    return max([default_slots(), *(job.total_replicas for job in out.jobs)])
+
+
+def _placement(run_dir: Path, out: OutDir, options: RunOptions) -> Placement:
+    threads = max(1, default_slots() // _slots(out, options))
+    return Placement(run_dir, out.config_maps, options.data_dir, threads)
+
+
+def _setup(source: Path, options: RunOptions, started: datetime) -> tuple[OutDir, Path, int]:
+    """Build if needed, check, and lay out the run directory; on failure leave none behind."""
+    out = None if source.is_file() else read_out_dir(source)
+    if out is not None:
+        _check(out, options, _slots(out, options))
+    run_dir = _run_dir(options, out.experiment if out else source.stem, started)
+    try:
+        if out is None:
+            out = read_out_dir(_build(source, run_dir / "out"))
+            _check(out, options, _slots(out, options))
+        placement = _placement(run_dir, out, options)
+        for job in out.jobs:
+            localize(job, placement, port=0)  # fails now on what would fail at launch
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # it was empty or new: only ours
+        raise
+    return out, run_dir, _slots(out, options)
 
 
 def _loop(
@@ -137,12 +162,8 @@ def run_experiment(
     """
     options = options or RunOptions()
     started = datetime.now(timezone.utc).replace(microsecond=0)
-    slots = options.slots if options.slots is not None else default_slots()
-    out, run_dir = _prepare(source, options, started)
-    _check(out, options, slots)
-    placement = Placement(run_dir, out.config_maps, options.data_dir)
-    for job in out.jobs:
-        localize(job, placement, port=0)  # fails now on what would fail at launch
+    out, run_dir, slots = _setup(source, options, started)
+    placement = _placement(run_dir, out, options)
     runs = [
         JobRun(
             job,
