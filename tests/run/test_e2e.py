@@ -1,0 +1,107 @@
+"""End to end: build examples/quickstart.yaml, run it with the real trainer, kill a replica."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from conftest import make_app
+from typer.testing import CliRunner
+
+from fltkc import contract
+from fltkc.results.metrics import last_metric
+from fltkc.run import RunOptions, run_experiment
+from fltkc.run.supervisor import JobRun
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart.yaml"
+VICTIM = "quickstart-fed-mnist-a0"
+SLOTS = 3
+
+
+def _peak_concurrency(record: dict) -> int:
+    spans = [(p["start"], p["end"]) for job in record["jobs"] for p in job["processes"]]
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    return peak
+
+
+class KillMasterAfterFirstRound:
+    """kill -9 the victim's master once its metrics show round 1 and its checkpoint exists."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.killed: int | None = None
+
+    def __call__(self, runs: Sequence[JobRun], now: float) -> None:
+        if self.killed is not None:
+            return
+        run = next(r for r in runs if r.name == VICTIM)
+        log_dir = run.local.log_dir if run.local else None
+        metric = last_metric(log_dir) if log_dir else None
+        if run.status != "running" or not metric or metric["step"] < 1:
+            return
+        if not (log_dir / contract.CHECKPOINT_FILE).exists():
+            return
+        # The pid as anyone outside would find it: from run.json.
+        record = json.loads((self.run_dir / "run.json").read_text())
+        job = next(j for j in record["jobs"] if j["name"] == VICTIM)
+        master = [p for p in job["processes"] if p["replica"] == "master-0"][-1]
+        os.kill(master["pid"], signal.SIGKILL)
+        self.killed = master["pid"]
+
+
+@pytest.mark.slow
+def test_quickstart_runs_to_the_end_and_survives_a_killed_master(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    killer = KillMasterAfterFirstRound(run_dir)
+    options = RunOptions(run_dir=run_dir, slots=SLOTS, time_scale=20, grace_seconds=5)
+    result = run_experiment(QUICKSTART, options, killer)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert result.status == "succeeded", [
+        (j["name"], j["status"], j["logs"]) for j in record["jobs"]
+    ]
+    assert killer.killed is not None
+    jobs = {j["name"]: j for j in record["jobs"]}
+    assert len(jobs) == 4
+
+    # Arrivals: started in arrival order, never before the scaled arrival time.
+    ordered = sorted(record["jobs"], key=lambda j: j["arrivalOffset"])
+    assert [j["start"] for j in ordered] == sorted(j["start"] for j in ordered)
+    for job in ordered:
+        assert job["scheduledStart"] == pytest.approx(job["arrivalOffset"] / 20, abs=1e-3)
+        assert job["start"] >= job["scheduledStart"]
+    assert 1 <= _peak_concurrency(record) <= SLOTS
+
+    # The killed master came back and resumed from its checkpoint, repeating no round.
+    victim = jobs[VICTIM]
+    masters = [p for p in victim["processes"] if p["replica"] == "master-0"]
+    assert masters[0]["pid"] == killer.killed and masters[0]["exitCode"] == 137
+    assert len(masters) >= 2 and masters[-1]["exitCode"] == 0
+    assert victim["restarts"] >= 1
+    log = (run_dir / victim["logs"]["master-0"]).read_text()
+    assert "restart 1" in log and "resuming from checkpoint.pt after step" in log
+    steps = [
+        json.loads(line)["step"]
+        for line in (run_dir / victim["logDir"] / contract.METRICS_FILE).read_text().splitlines()
+    ]
+    assert steps == [1, 2, 3]
+
+    # Learning happened: chance on ten digits is 0.1.
+    for name, job in jobs.items():
+        result_file = json.loads((run_dir / job["logDir"] / contract.RESULT_FILE).read_text())
+        threshold = 0.8 if "ddp" in name else 0.3
+        assert result_file["bestAccuracy"] > threshold, (name, result_file)
+
+    out = CliRunner().invoke(make_app(), ["results", str(run_dir)])
+    assert out.exit_code == 0, out.output
+    assert "quickstart-ddp-mnist" in out.output and "distributed" in out.output
+    plots = sorted(p.name for p in (run_dir / "plots").iterdir())
+    assert plots == ["task-ddp-mnist.png", "task-fed-mnist.png", "timeline.png"]
