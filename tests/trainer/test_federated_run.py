@@ -1,0 +1,117 @@
+"""Federated jobs as real `python -m trainer` processes over gloo on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trainer_helpers as h
+
+pytestmark = pytest.mark.slow
+
+ROUNDS = 5
+FED = {
+    "rounds": ROUNDS,
+    "clients": 6,
+    "clientsPerRound": 3,
+    "localEpochs": 1,
+    # FedAdam keeps server state (m, v), so an exact resume proves it was checkpointed.
+    "strategy": {"name": "fedadam", "serverLr": 0.01, "beta1": 0.9, "beta2": 0.99, "tau": 0.001},
+    "partition": {"name": "dirichlet", "alpha": 0.5},
+}
+# Fashion-MNIST's CNN has BatchNorm: its float buffers and counters cross the wire too.
+CONFIG = h.config(
+    dataset={
+        "name": "fashion-mnist",
+        "source": "synthetic",
+        "trainSamples": 256,
+        "testSamples": 128,
+    },
+    model={"name": "fashion-mnist-cnn"},
+    scheduler={"name": "exponential", "gamma": 0.9},
+    evaluation={"every": 2},
+    federated=FED,
+)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> h.Job:
+    """The job run uninterrupted in one process (WORLD_SIZE=1: server and clients in one)."""
+    job = h.new_job(tmp_path_factory.mktemp("reference"), CONFIG)
+    [(code, out)] = h.run(job, 1)
+    assert code == 0, out
+    return job
+
+
+def test_one_process_writes_every_output(reference: h.Job) -> None:
+    metrics = reference.metrics()
+    assert [m["step"] for m in metrics] == list(range(1, ROUNDS + 1))
+    assert {m["kind"] for m in metrics} == {"round"}
+    # Evaluated every 2 rounds and after the last.
+    assert [m["accuracy"] is not None for m in metrics] == [False, True, False, True, True]
+    assert all(len(m["clients"]) == 3 and m["bytes"] == 0 for m in metrics)
+    assert [m["lr"] for m in metrics] == pytest.approx([0.05 * 0.9**r for r in range(ROUNDS)])
+    assert set(metrics[0]) == {
+        "kind", "step", "loss", "accuracy", "trainLoss", "seconds", "bytes", "lr", "clients",
+        "time",
+    }  # fmt: skip
+    times = [m["time"] for m in metrics]
+    assert times == sorted(times)
+    result = reference.result()
+    assert result["status"] == "succeeded" and result["mode"] == "federated"
+    assert result["steps"] == ROUNDS and result["seed"] == h.SEED and result["job"] == "job-0"
+    assert result["finalAccuracy"] == metrics[-1]["accuracy"]
+    assert result["bestAccuracy"] == max(m["accuracy"] for m in metrics if m["accuracy"])
+    partition = json.loads((reference.log_dir / "partition.json").read_text())
+    assert partition["summary"]["clients"] == 6 and partition["summary"]["samples"] == 256
+    assert list((reference.log_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def _expected_bytes(job: h.Job, world_size: int) -> int:
+    vector = sum(t.numel() for t in job.weights().values()) * 4  # float32 on the wire
+    order = (3 + FED["clientsPerRound"]) * 8
+    per_update = 4 * 8 + vector
+    return (order + vector) * (world_size - 1) + per_update * FED["clientsPerRound"]
+
+
+def test_three_ranks_train_exactly_like_one(reference: h.Job, tmp_path: Path) -> None:
+    """Clients are seeded by (seed, round, client), not by the rank that hosts them."""
+    job = h.new_job(tmp_path, CONFIG)
+    results = h.run(job, 3)
+    assert [code for code, _ in results] == [0, 0, 0], results
+    assert h.same_weights(job.weights(), reference.weights())
+    metrics, ref = job.metrics(), reference.metrics()
+    assert [m["clients"] for m in metrics] == [m["clients"] for m in ref]
+    assert [m["accuracy"] for m in metrics] == [m["accuracy"] for m in ref]
+    assert {m["bytes"] for m in metrics} == {_expected_bytes(job, 3)}
+    assert job.result()["bytes"] == ROUNDS * _expected_bytes(job, 3)
+
+
+def test_killed_server_resumes_from_its_checkpoint(reference: h.Job, tmp_path: Path) -> None:
+    job = h.new_job(tmp_path, CONFIG)
+    procs = [job.start(rank, 3) for rank in range(3)]
+    h.wait_until(lambda: len(job.metrics()) >= 2, 60, "round 2 in metrics.jsonl")
+    h.kill9(procs[0])
+    # The clients notice the server is gone and leave with one line and the retry code.
+    for code, out in h.finish(procs[1:], 30):
+        assert code == 129, out
+        assert "peer lost" in out and "Traceback" not in out
+    killed_at = len(job.metrics())
+    assert killed_at < ROUNDS, "the run ended before the kill; give it more rounds"
+    results = h.run(job, 3)
+    assert [code for code, _ in results] == [0, 0, 0], results
+    resumed = int(results[0][1].split("after step ")[1].split()[0])
+    assert killed_at - 1 <= resumed <= killed_at
+    assert [m["step"] for m in job.metrics()] == list(range(1, ROUNDS + 1))
+    assert [m["lr"] for m in job.metrics()] == [m["lr"] for m in reference.metrics()]
+    assert h.same_weights(job.weights(), reference.weights())
+
+
+def test_another_seed_gives_other_weights(reference: h.Job, tmp_path: Path) -> None:
+    other: dict[str, Any] = {**CONFIG, "seed": h.SEED + 1}
+    job = h.new_job(tmp_path, other)
+    [(code, out)] = h.run(job, 1)
+    assert code == 0, out
+    assert not h.same_weights(job.weights(), reference.weights())

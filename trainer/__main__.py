@@ -1,0 +1,52 @@
+"""Entry point of every pod: read env, load config, set up, run (`python -m trainer`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from trainer.config import load_config
+from trainer.env import read_env
+from trainer.errors import PeerLost, UsageError
+
+PROG = "fltk-trainer"
+
+
+def _modes() -> dict[str, Callable[..., None]]:
+    from trainer.ddp import run_distributed
+    from trainer.federated import run_federated
+
+    return {"distributed": run_distributed, "federated": run_federated}
+
+
+def main() -> int:
+    """Train the job described by the environment; bad input exits 2 with one line."""
+    from trainer import rendezvous
+    from trainer.data import DataError
+    from trainer.runtime import setup
+
+    try:
+        env = read_env(os.environ)
+        config = load_config(env.config_path, env)
+        job = setup(env, config)
+        with rendezvous.peer_guard(f"{config.mode} training"):
+            _modes()[config.mode](job)
+    except (UsageError, DataError) as exc:
+        return _fail(f"error: {exc}", UsageError.exit_code)
+    except PeerLost as exc:
+        _fail(f"peer lost: {exc}", PeerLost.exit_code)
+        # Tearing down a process group whose peer vanished blocks for seconds in torch's
+        # destructors; nothing is left to flush, so leave at once.
+        os._exit(PeerLost.exit_code)
+    rendezvous.leave()
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Federated training: rank 0 is the server, ranks 1.. host the task's virtual clients."""
+
+from __future__ import annotations
+
+from torch.utils.data import DataLoader
+
+from trainer.data import NUM_CLASSES, load_dataset, partition_dataset, partition_stats
+from trainer.federated.aggregate import Layout
+from trainer.federated.client import Executor, serve
+from trainer.federated.comm import ClientComm, ServerComm
+from trainer.federated.server import LocalPool, Pool, RemotePool, Server
+from trainer.federated.strategies import build_strategy
+from trainer.models import build_model
+from trainer.runtime import Job, Reporter, read_checkpoint
+
+
+def run_federated(job: Job) -> None:
+    """Every rank loads the data and derives the same partition from the seed."""
+    cfg, env = job.config, job.env
+    fed = cfg.federated
+    assert fed is not None
+    train_set = load_dataset(cfg.dataset, env.data_dir, True, cfg.seed)
+    parts = partition_dataset(train_set, fed.clients, fed.partition, cfg.seed)
+    strategy = build_strategy(fed.strategy)
+    if not env.is_main:
+        executor = Executor(job, train_set, parts, strategy.proximal_mu)
+        size = Layout.of(build_model(cfg.model)).size
+        serve(job, executor, ClientComm(fed.clients_per_round, size))
+        return
+    test_set = load_dataset(cfg.dataset, env.data_dir, False, cfg.seed)
+    server = Server(job, strategy, DataLoader(test_set, batch_size=cfg.test_batch_size))
+    ckpt = read_checkpoint(job)
+    if ckpt is not None:
+        server.restore(ckpt)
+    reporter = Reporter(job, ckpt)
+    if ckpt is None:
+        classes = NUM_CLASSES[cfg.dataset["name"]]
+        reporter.log.write_partition(partition_stats(parts, train_set.targets, classes))
+    pool: Pool
+    if env.world_size == 1:
+        pool = LocalPool(Executor(job, train_set, parts, strategy.proximal_mu))
+    else:
+        pool = RemotePool(ServerComm(env.world_size, fed.clients_per_round, server.layout.size))
+    server.run(pool, reporter, ckpt["step"] if ckpt else 0)

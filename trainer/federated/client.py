@@ -1,0 +1,81 @@
+"""An executor: trains the virtual clients its rank hosts, on one reused model instance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from trainer.federated.aggregate import flatten, load_vector
+from trainer.federated.comm import ClientComm, ClientResult, Order, host_of
+from trainer.loops import Penalty, train_epoch
+from trainer.models import build_model
+from trainer.optim import build_loss, build_optimizer
+from trainer.runtime import Job
+from trainer.seeding import derive_seed, generator, seed_everything
+
+
+def proximal_penalty(model: nn.Module, mu: float) -> Penalty:
+    """FedProx's (mu / 2) ||w - w_global||^2 around the weights the model holds now."""
+    anchor = [p.detach().clone() for p in model.parameters()]
+
+    def penalty(net: nn.Module) -> torch.Tensor:
+        squares = [(p - a).pow(2).sum() for p, a in zip(net.parameters(), anchor, strict=True)]
+        return 0.5 * mu * torch.stack(squares).sum()
+
+    return penalty
+
+
+class Executor:
+    """Model, optimizer and loss are built once and reset per client: no per-client rebuild."""
+
+    def __init__(
+        self, job: Job, train_set: Dataset[Any], parts: Sequence[Sequence[int]], mu: float
+    ):
+        self.job = job
+        self.train_set = train_set
+        self.parts = parts
+        self.mu = mu
+        self.model = build_model(job.config.model).to(job.device)
+        self.optimizer = build_optimizer(self.model.parameters(), job.config.optimizer)
+        self.loss_fn = build_loss(job.config.loss)
+
+    def train(self, client: int, order: Order, global_vector: torch.Tensor) -> ClientResult:
+        """E local epochs of `client` from the global model; the result depends only on the
+        seed, the round and the client, never on which rank hosts it."""
+        cfg = self.job.config
+        load_vector(self.model, global_vector.to(self.job.device))
+        self.optimizer.state.clear()
+        for group in self.optimizer.param_groups:
+            group["lr"] = order.lr
+        seed = derive_seed(cfg.seed, "client", order.round, client)
+        seed_everything(seed)
+        loader = DataLoader(
+            Subset(self.train_set, self.parts[client]),
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            generator=generator(seed),
+        )
+        penalty = proximal_penalty(self.model, self.mu) if self.mu > 0 else None
+        loss_sum, count = 0.0, 0
+        assert cfg.federated is not None
+        for _ in range(cfg.federated.local_epochs):
+            epoch_loss, epoch_count = train_epoch(
+                self.model, loader, self.optimizer, self.loss_fn, self.job.device, penalty
+            )
+            loss_sum, count = loss_sum + epoch_loss, count + epoch_count
+        samples = len(self.parts[client])
+        return ClientResult(client, samples, loss_sum, count, flatten(self.model))
+
+
+def serve(job: Job, executor: Executor, comm: ClientComm) -> None:
+    """Executor ranks: train what each round's order asks of this rank until told to stop."""
+    rank, world_size = job.env.rank, job.env.world_size
+    while (message := comm.next_order()) is not None:
+        order, vector = message
+        for client in order.clients:
+            if host_of(client, world_size) == rank:
+                comm.send(executor.train(client, order, vector))

@@ -1,0 +1,33 @@
+"""The registry of aggregation strategies named by federated.strategy.name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from trainer.federated.strategies.base import Strategy
+from trainer.federated.strategies.fedadagrad import FedAdagrad
+from trainer.federated.strategies.fedadam import FedAdam
+from trainer.federated.strategies.fedavg import FedAvg
+from trainer.federated.strategies.fedmedian import FedMedian
+from trainer.federated.strategies.fedprox import FedProx
+from trainer.federated.strategies.fedtrimmedavg import FedTrimmedAvg
+from trainer.federated.strategies.fedyogi import FedYogi
+from trainer.optim import lookup
+
+STRATEGIES: dict[str, Callable[[Mapping[str, Any]], Strategy]] = {
+    "fedavg": FedAvg,
+    "fedprox": FedProx,
+    "fedadam": FedAdam,
+    "fedyogi": FedYogi,
+    "fedadagrad": FedAdagrad,
+    "fedmedian": FedMedian,
+    "fedtrimmedavg": FedTrimmedAvg,
+}
+
+
+def build_strategy(cfg: Mapping[str, Any]) -> Strategy:
+    return lookup(STRATEGIES, cfg["name"], "strategy")(cfg)
+
+
+__all__ = ["STRATEGIES", "Strategy", "build_strategy"]

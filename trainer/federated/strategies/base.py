@@ -1,0 +1,42 @@
+"""The strategy interface and the sample-weighted mean most strategies start from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+
+def weighted_mean(stacked: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """sum_k w_k x_k / sum_k w_k over the first dimension, computed in float64."""
+    w = weights.to(torch.float64)
+    return (w[:, None] * stacked.to(torch.float64)).sum(dim=0) / w.sum()
+
+
+class Strategy:
+    """Turns the clients' trained parameter vectors into the next global parameters.
+
+    `aggregate` receives the current global parameters (n,), the clients' parameters (k, n)
+    and their sample counts (k,); it may keep server state (state_dict) across rounds.
+    `proximal_mu` > 0 asks clients to add FedProx's proximal term."""
+
+    proximal_mu: float = 0.0
+
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        self.cfg = dict(cfg)
+
+    def aggregate(
+        self, global_params: torch.Tensor, clients: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def aggregate_buffers(self, clients: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """BatchNorm statistics and other float buffers: the sample-weighted mean."""
+        return weighted_mean(clients, weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Stateless strategies have nothing to restore."""

@@ -1,0 +1,160 @@
+"""Rank 0's outputs: metrics.jsonl, TensorBoard events, partition.json and result.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fltkc import contract
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One line of metrics.jsonl: a finished round (federated) or epoch (distributed)."""
+
+    kind: str  # "round" | "epoch"
+    step: int  # 1-based
+    loss: float | None  # test loss; None when this step did not evaluate
+    accuracy: float | None
+    train_loss: float
+    seconds: float
+    bytes: int
+    lr: float
+    time: float
+    clients: list[int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "step": self.step,
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "trainLoss": self.train_loss,
+            "seconds": self.seconds,
+            "bytes": self.bytes,
+            "lr": self.lr,
+            "time": self.time,
+        }
+        if self.clients is not None:
+            out["clients"] = self.clients
+        return out
+
+
+@dataclass
+class Progress:
+    """What result.json reports, carried through checkpoints so a resumed run reports it all."""
+
+    step: int = 0
+    final_accuracy: float | None = None
+    best_accuracy: float | None = None
+    final_loss: float | None = None
+    bytes: int = 0
+    elapsed_before: float = 0.0  # wall seconds of earlier attempts, up to their checkpoint
+    started: float = field(default_factory=time.monotonic)
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def update(self, record: StepRecord) -> None:
+        self.step = record.step
+        self.bytes += record.bytes
+        if record.accuracy is not None:
+            self.final_accuracy, self.final_loss = record.accuracy, record.loss
+            self.best_accuracy = max(self.best_accuracy or 0.0, record.accuracy)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = asdict(self)
+        state["elapsed_before"] = self.elapsed()
+        del state["started"]
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def truncate_metrics(path: Path, keep_through: int) -> None:
+    """Drop lines past the checkpointed step, so a resumed run never repeats a step."""
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [ln for ln in lines if ln.strip() and json.loads(ln)["step"] <= keep_through]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class RunLog:
+    """Appends metrics and TensorBoard scalars; only rank 0 makes one."""
+
+    def __init__(self, log_dir: Path, resume_step: int) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.dir = log_dir
+        self.metrics = log_dir / contract.METRICS_FILE
+        truncate_metrics(self.metrics, resume_step)
+        # purge_step hides events a killed attempt wrote past the checkpoint.
+        self.writer = SummaryWriter(
+            str(log_dir / contract.TENSORBOARD_DIR), purge_step=resume_step + 1
+        )
+
+    def record(self, rec: StepRecord) -> None:
+        with self.metrics.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec.to_json(), sort_keys=True) + "\n")
+        scalars = {
+            "loss/train": rec.train_loss,
+            "time/step_seconds": rec.seconds,
+            "comm/bytes": rec.bytes,
+            "lr": rec.lr,
+        }
+        if rec.accuracy is not None and rec.loss is not None:
+            scalars |= {"loss/test": rec.loss, "accuracy/test": rec.accuracy}
+        if rec.clients is not None:
+            scalars["clients/participants"] = len(rec.clients)
+        for tag, value in scalars.items():
+            self.writer.add_scalar(tag, value, rec.step)
+        if rec.clients:
+            self.writer.add_histogram(
+                "clients/participation", _as_tensor(rec.clients), rec.step, bins="auto"
+            )
+        self.writer.flush()
+
+    def write_partition(self, stats: dict[str, Any]) -> None:
+        write_json(self.dir / contract.PARTITION_FILE, stats)
+
+    def write_result(self, result: dict[str, Any]) -> None:
+        write_json(self.dir / contract.RESULT_FILE, result)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _as_tensor(values: list[int]) -> Any:
+    import torch
+
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def result_json(job: str, mode: str, seed: int, progress: Progress) -> dict[str, Any]:
+    return {
+        "job": job,
+        "mode": mode,
+        "status": "succeeded",
+        "finalAccuracy": progress.final_accuracy,
+        "bestAccuracy": progress.best_accuracy,
+        "finalLoss": progress.final_loss,
+        "steps": progress.step,
+        "wallSeconds": progress.elapsed(),
+        "bytes": progress.bytes,
+        "seed": seed,
+    }

@@ -1,0 +1,93 @@
+"""Join the job's process group: workers wait for the master's address to resolve and accept."""
+
+from __future__ import annotations
+
+import re
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import torch.distributed as dist
+
+from trainer.env import TrainerEnv
+from trainer.errors import PeerLost
+
+RETRY_SECONDS = 1.0
+
+
+def wait_for_master(env: TrainerEnv, timeout: float) -> None:
+    """Retry until MASTER_ADDR resolves and MASTER_PORT accepts a connection, or time out.
+
+    The operator creates the master's Service with the pods, so a worker may start before the
+    name resolves or the master listens. Probing here keeps torch's own retries (and their log
+    noise) out of the common case; the probe connection is harmless to the store server."""
+    deadline = time.monotonic() + timeout
+    said = False
+    while True:
+        try:
+            with socket.create_connection((env.master_addr, env.master_port), RETRY_SECONDS):
+                return
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+        if time.monotonic() >= deadline:
+            raise PeerLost(
+                f"could not reach the master at {env.master_addr}:{env.master_port} within "
+                f"{timeout:.0f} s ({reason}); raise rendezvous.timeoutSeconds or check the master"
+            )
+        if not said:
+            print(f"waiting for the master at {env.master_addr}:{env.master_port}", file=sys.stderr)
+            said = True
+        time.sleep(RETRY_SECONDS)
+
+
+def join(env: TrainerEnv, backend: str, timeout: float) -> None:
+    """init_process_group over env:// (MASTER_ADDR/PORT, WORLD_SIZE, RANK from the operator).
+
+    The same timeout bounds the rendezvous and every later collective, so a client whose
+    server is gone gives up after at most `timeout` seconds. Rank 0's TCPStore listens on all
+    interfaces (it binds the wildcard address whatever MASTER_ADDR says; see
+    tests/trainer/test_rendezvous.py), so workers reach it through the master's Service."""
+    if not env.is_main:
+        wait_for_master(env, timeout)
+    try:
+        dist.init_process_group(
+            backend=backend,
+            init_method="env://",
+            world_size=env.world_size,
+            rank=env.rank,
+            timeout=timedelta(seconds=timeout),
+        )
+    except dist.DistError as exc:
+        raise PeerLost(f"rendezvous failed: {first_line(exc)}") from None
+
+
+def leave() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def first_line(exc: BaseException) -> str:
+    """The message's first line without gloo's `[source.cc:123] ` prefix and its advice."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    line = re.sub(r"^\[[^\]]*\.(?:cc|cpp|h):\d+\]\s*", "", line)
+    return line.split(". This is typically caused")[0]
+
+
+def is_comm_error(exc: BaseException) -> bool:
+    """Gloo reports a dead or timed-out peer as a plain RuntimeError naming gloo."""
+    text = str(exc)
+    return isinstance(exc, dist.DistError) or any(w in text for w in ("gloo", "NCCL", "Gloo"))
+
+
+@contextmanager
+def peer_guard(what: str) -> Iterator[None]:
+    """Turn a failed collective (a peer died or timed out) into PeerLost naming the step."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if not is_comm_error(exc):
+            raise
+        raise PeerLost(f"{what}: {first_line(exc)}") from None

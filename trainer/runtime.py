@@ -1,0 +1,100 @@
+"""Set up one replica: seeds, device, process group and the rank-0 log, shared by both modes."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from fltkc import contract
+from trainer import rendezvous
+from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.config import TrainerConfig
+from trainer.env import TrainerEnv
+from trainer.errors import UsageError
+from trainer.metrics import Progress, RunLog, StepRecord, result_json
+from trainer.seeding import derive_seed, make_deterministic, seed_everything
+
+
+@dataclass(frozen=True)
+class Job:
+    env: TrainerEnv
+    config: TrainerConfig
+    device: torch.device
+
+    @property
+    def checkpoint_path(self) -> Any:
+        return self.env.log_dir / contract.CHECKPOINT_FILE
+
+    def reseed(self, *parts: object) -> None:
+        """Reseed the global generators for one step, so a resumed run repeats it exactly."""
+        seed_everything(derive_seed(self.config.seed, *parts))
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise UsageError("$.device is 'cuda' but this pod sees no CUDA device; use 'auto' or 'cpu'")
+    if choice == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    # One process per pod (nprocPerNode "1"), so each pod uses its first visible GPU.
+    return torch.device("cuda", 0)
+
+
+def setup(env: TrainerEnv, config: TrainerConfig) -> Job:
+    """Seed, choose the device and join the process group (when WORLD_SIZE > 1)."""
+    make_deterministic()
+    seed_everything(derive_seed(config.seed, "setup", env.rank))
+    device = pick_device(config.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if env.is_main:
+        env.log_dir.mkdir(parents=True, exist_ok=True)
+    if env.world_size > 1:
+        # Federated vectors travel host-side, so gloo serves that mode on GPUs too.
+        gpu_ddp = device.type == "cuda" and config.mode == "distributed"
+        backend = "nccl" if gpu_ddp else "gloo"
+        rendezvous.join(env, backend, config.rendezvous_timeout)
+    return Job(env=env, config=config, device=device)
+
+
+class Reporter:
+    """Rank 0's view of the run: the log, the checkpoint and the running totals."""
+
+    def __init__(self, job: Job, checkpoint: dict[str, Any] | None) -> None:
+        self.job = job
+        self.progress = Progress()
+        if checkpoint is not None:
+            self.progress.load_state_dict(checkpoint["progress"])
+        self.log = RunLog(job.env.log_dir, self.progress.step)
+
+    def step_done(self, record: StepRecord, states: dict[str, Any]) -> None:
+        self.progress.update(record)
+        self.log.record(record)
+        cfg = self.job.config
+        due = record.step % cfg.checkpoint_every == 0 or record.step == cfg.steps
+        if cfg.checkpoint_enabled and due:
+            states = {**states, "progress": self.progress.state_dict()}
+            save_checkpoint(self.job.checkpoint_path, record.step, cfg.fingerprint, states)
+
+    def finish(self) -> None:
+        cfg, env = self.job.config, self.job.env
+        self.log.write_result(result_json(env.job_name, cfg.mode, cfg.seed, self.progress))
+        self.log.close()
+
+
+def read_checkpoint(job: Job) -> dict[str, Any] | None:
+    """Rank 0 reads the latest checkpoint, if any and if checkpointing is on."""
+    if not job.config.checkpoint_enabled:
+        return None
+    ckpt = load_checkpoint(job.checkpoint_path, job.config.fingerprint)
+    if ckpt is not None:
+        print(
+            f"resuming from {job.checkpoint_path.name} after step {ckpt['step']}", file=sys.stderr
+        )
+    return ckpt
+
+
+def eval_due(config: TrainerConfig, step: int) -> bool:
+    return step % config.eval_every == 0 or step == config.steps
