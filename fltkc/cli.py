@@ -126,6 +126,16 @@ def schema() -> None:
     typer.echo(json.dumps(load_schema(EXPERIMENT_SCHEMA), indent=2))
 
 
+def _register_run_commands() -> None:
+    from fltkc.run.cli import results_command, run_command
+
+    app.command("run", no_args_is_help=True)(run_command)
+    app.command("results", no_args_is_help=True)(results_command)
+
+
+_register_run_commands()
+
+
 def main() -> None:
     """Console entry point (`fltkc`)."""
     app()

@@ -27,7 +27,11 @@ def _rjsonnet(name: str, code: str, tla: dict[str, str], imports: Callable[..., 
         found, content = imports(rel)
         return found, content.decode("utf-8")
 
-    out: str = rjsonnet.evaluate_snippet(name, code, tla_codes=tla, import_callback=callback)
+    # jrsonnet's cycle collector dominates run time on large plans (4x); one evaluation
+    # per process leaves nothing to collect that outlives it.
+    out: str = rjsonnet.evaluate_snippet(
+        name, code, tla_codes=tla, import_callback=callback, gc=False
+    )
     return out
 
 

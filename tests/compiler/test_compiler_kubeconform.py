@@ -47,7 +47,7 @@ def test_kubeconform_catches_a_broken_job(tmp_path: Path) -> None:
     for file in golden.iterdir():
         text = file.read_text()
         if file.name == "pytorchjob-quickstart-ddp-mnist.yaml":
-            text = text.replace("  nprocPerNode: '1'\n", "  nprocPerNode: '1'\n  ttlAfter: 1\n")
+            text = text.replace('  nprocPerNode: "1"\n', '  nprocPerNode: "1"\n  ttlAfter: 1\n')
         (out / file.name).write_text(text)
     runner = CliRunner()
     crd = str(pytorchjob_crd())

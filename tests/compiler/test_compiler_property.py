@@ -86,3 +86,28 @@ def test_mutated_quickstart(mutations: list[tuple[tuple[Any, ...], Any]]) -> Non
         except (KeyError, IndexError, TypeError):
             continue
     _compile(yaml.safe_dump(doc))
+
+
+json_keys = st.text(max_size=10)
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=20),
+        st.text(alphabet="ab \n{}:-#'\"", max_size=20),
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(json_keys, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@SETTINGS
+@given(st.dictionaries(json_keys, json_values, max_size=5))
+def test_yaml_writer_round_trips(obj: dict[str, Any]) -> None:
+    from fltkc.serialize import to_yaml
+
+    text = to_yaml(obj)
+    assert yaml.safe_load(text) == (obj or None)
+    assert to_yaml(obj) == text
