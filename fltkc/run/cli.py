@@ -27,14 +27,14 @@ def run_command(
             "--run-dir",
             "-r",
             help="New directory for logs, volumes and run.json "
-            "[default: runs/<experiment>-<UTC time>].",
+            "(default: runs/<experiment>-<UTC time>).",
         ),
     ] = None,
     slots: Annotated[
         int | None,
         typer.Option(
-            help="Replicas (processes) that may run at once [default: the CPU count, raised "
-            "to the largest job]."
+            help="Replicas (processes) that may run at once (default: the CPU count, raised "
+            "to the largest job)."
         ),
     ] = None,
     time_scale: Annotated[
@@ -81,10 +81,10 @@ def results_command(
         Path, typer.Argument(help="A run directory, or a logs volume copied with kubectl cp.")
     ],
     csv: Annotated[
-        Path | None, typer.Option(help="Where to write the CSV [default: DIRECTORY/results.csv].")
+        Path | None, typer.Option(help="Where to write the CSV (default: DIRECTORY/results.csv).")
     ] = None,
     plots: Annotated[
-        Path | None, typer.Option(help="Folder for the PNG plots [default: DIRECTORY/plots].")
+        Path | None, typer.Option(help="Folder for the PNG plots (default: DIRECTORY/plots).")
     ] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
 ) -> None:

@@ -192,6 +192,8 @@ def parse_job(doc: dict[str, Any], file: Path) -> JobSpec:
         _choice(key, REPLICA_TYPES, f"{where}: spec.pytorchReplicaSpecs")
     if "Master" not in replicas:
         raise ManifestError(f"{where}: has no Master replica; fltkc runs Master/Worker jobs only")
+    # runPolicy.suspend is how a cluster holds a job until its arrival; here the arrival
+    # annotation drives the start, so a suspended job runs when it is due.
     run_policy = spec.get("runPolicy") or {}
     labels = meta.get("labels") or {}
     return JobSpec(

@@ -26,7 +26,7 @@ POLL_SECONDS = 0.1
 @dataclass(frozen=True)
 class RunOptions:
     run_dir: Path | None = None  # default: runs/<experiment>-<UTC time>
-    slots: int | None = None  # default: the CPU count
+    slots: int | None = None  # default: the CPU count, raised to the largest job
     time_scale: float = 1.0
     all_at_once: bool = False
     data_dir: Path | None = None
@@ -45,7 +45,7 @@ def _build(experiment: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def _check(out: OutDir, options: RunOptions, slots: int) -> None:
+def _check(source: Path, out: OutDir, options: RunOptions, slots: int) -> None:
     if slots < 1:
         raise ManifestError(f"--slots {slots}: give at least 1")
     if options.time_scale <= 0:
@@ -55,7 +55,7 @@ def _check(out: OutDir, options: RunOptions, slots: int) -> None:
     for job in out.jobs:
         if job.total_replicas > slots:
             raise ManifestError(
-                f"{job.file}: {job.name} needs {job.total_replicas} replicas but there are "
+                f"{source}: job {job.name} needs {job.total_replicas} replicas but there are "
                 f"only {slots} slots; raise --slots to at least {job.total_replicas}"
             )
 
@@ -107,12 +107,12 @@ def _setup(source: Path, options: RunOptions, started: datetime) -> tuple[OutDir
     """Build if needed, check, and lay out the run directory; on failure leave none behind."""
     out = None if source.is_file() else read_out_dir(source)
     if out is not None:
-        _check(out, options, _slots(out, options))
+        _check(source, out, options, _slots(out, options))
     run_dir = _run_dir(options, out.experiment if out else source.stem, started)
     try:
         if out is None:
             out = read_out_dir(_build(source, run_dir / "out"))
-            _check(out, options, _slots(out, options))
+            _check(source, out, options, _slots(out, options))
         placement = _placement(run_dir, out, options)
         for job in out.jobs:
             localize(job, placement, port=0)  # fails now on what would fail at launch
