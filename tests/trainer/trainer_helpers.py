@@ -64,6 +64,7 @@ class Job:
 
     dir: Path
     port: int
+    seed: int = SEED
 
     @property
     def config_path(self) -> Path:
@@ -75,7 +76,6 @@ class Job:
 
     def env(self, rank: int, world_size: int, **extra: str) -> dict[str, str]:
         """Exactly what the operator and the compiler set, plus single-threaded torch."""
-        seed = json.loads(self.config_path.read_text())["seed"]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FLTK_", "MASTER_"))}
         env.update(
             MASTER_ADDR="127.0.0.1",
@@ -88,7 +88,7 @@ class Job:
             FLTK_LOG_DIR=str(self.log_dir),
             FLTK_DATA_DIR=str(self.dir / "data"),
             FLTK_JOB_NAME="job-0",
-            FLTK_SEED=str(seed),
+            FLTK_SEED=str(self.seed),
         )
         env.update(extra)
         return env
@@ -121,7 +121,7 @@ class Job:
 
 def new_job(dir: Path, cfg: dict[str, Any]) -> Job:
     dir.mkdir(parents=True, exist_ok=True)
-    job = Job(dir, free_port())
+    job = Job(dir, free_port(), cfg.get("seed", SEED))
     job.config_path.write_text(json.dumps(cfg))
     return job
 

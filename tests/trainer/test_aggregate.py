@@ -1,0 +1,87 @@
+"""Flat model vectors, and how parameters, BatchNorm statistics and counters are combined."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+from trainer.federated.aggregate import Layout, aggregate, flatten, load_vector
+from trainer.federated.client import proximal_penalty
+from trainer.federated.comm import host_of
+from trainer.federated.server import sample_clients
+from trainer.federated.strategies import STRATEGIES, build_strategy
+
+
+def _net() -> nn.Module:
+    # Parameters: linear weight (2) + bias (1), BN weight (1) + bias (1) = 5 elements;
+    # float buffers: running_mean, running_var; counter: num_batches_tracked.
+    return nn.Sequential(nn.Linear(2, 1), nn.BatchNorm1d(1))
+
+
+def test_layout_puts_parameters_then_float_buffers_then_counters() -> None:
+    net = _net()
+    layout = Layout.of(net)
+    assert (layout.params, layout.floats, layout.counts, layout.size) == (5, 2, 1, 8)
+    assert layout.names[4:] == ("1.running_mean", "1.running_var", "1.num_batches_tracked")
+    vector = torch.arange(8, dtype=torch.float32)
+    load_vector(net, vector)
+    assert net[0].weight.tolist() == [[0.0, 1.0]] and net[1].bias.tolist() == [4.0]
+    assert net[1].running_var.tolist() == [6.0] and int(net[1].num_batches_tracked) == 7
+    assert torch.equal(flatten(net), vector)
+
+
+def test_fedavg_weighs_parameters_and_statistics_and_keeps_the_largest_counter() -> None:
+    layout = Layout.of(_net())
+    glob = torch.zeros(8)
+    a = torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 10.0])
+    b = torch.tensor([5.0, 9.0, 1.0, 1.0, 1.0, 4.0, 5.0, 12.0])
+    out = aggregate(build_strategy({"name": "fedavg"}), layout, glob, [a, b], [1, 3])
+    # (1 * a + 3 * b) / 4 for parameters and buffers; max(10, 12) for the counter.
+    assert out.tolist() == [4.0, 7.0, 1.0, 1.0, 1.0, 3.0, 4.0, 12.0]
+
+
+def test_median_is_robust_on_statistics_too() -> None:
+    layout = Layout.of(_net())
+    vecs = [torch.full((8,), v) for v in (1.0, 2.0, 50.0)]
+    out = aggregate(build_strategy({"name": "fedmedian"}), layout, torch.zeros(8), vecs, [1, 1, 1])
+    assert out.tolist() == [2.0] * 7 + [50.0]
+
+
+def test_no_samples_keeps_the_global_model() -> None:
+    layout = Layout.of(_net())
+    glob = torch.arange(8, dtype=torch.float32)
+    out = aggregate(build_strategy({"name": "fedavg"}), layout, glob, [torch.ones(8)], [0])
+    assert torch.equal(out, glob)
+
+
+def test_proximal_penalty_is_half_mu_times_the_squared_distance() -> None:
+    net = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 2.0]]))
+    penalty = proximal_penalty(net, mu=0.2)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[2.0, 4.0]]))
+    # 0.2 / 2 * ((2 - 1)^2 + (4 - 2)^2) = 0.1 * 5
+    assert penalty(net).item() == pytest.approx(0.5)
+
+
+def test_clients_spread_over_executor_ranks() -> None:
+    assert [host_of(c, 1) for c in range(4)] == [0, 0, 0, 0]
+    assert [host_of(c, 4) for c in range(7)] == [1, 2, 3, 1, 2, 3, 1]
+
+
+def test_client_sampling_is_seeded_sorted_and_without_repeats() -> None:
+    first = sample_clients(7, 0, 100, 10)
+    assert first == sample_clients(7, 0, 100, 10)
+    assert len(set(first)) == 10 and list(first) == sorted(first)
+    assert all(0 <= c < 100 for c in first)
+    assert first != sample_clients(7, 1, 100, 10) and first != sample_clients(8, 0, 100, 10)
+    assert sample_clients(7, 0, 5, 5) == (0, 1, 2, 3, 4)
+
+
+def test_every_schema_strategy_is_registered() -> None:
+    schema = load_schema(TRAINER_CONFIG_SCHEMA)
+    names = schema["properties"]["federated"]["properties"]["strategy"]["properties"]["name"]
+    assert sorted(names["enum"]) == sorted(STRATEGIES)

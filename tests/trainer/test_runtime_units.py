@@ -1,0 +1,103 @@
+"""Config defaults, the metrics and checkpoint files, and the shared evaluation loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import trainer_helpers as h
+from torch import nn
+
+from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.config import load_config
+from trainer.env import read_env
+from trainer.errors import UsageError
+from trainer.loops import evaluate
+from trainer.metrics import Progress, StepRecord, truncate_metrics
+from trainer.optim import LrSchedule
+
+
+def test_schema_defaults_are_applied(tmp_path: Path) -> None:
+    job = h.new_job(tmp_path, h.config())
+    config = load_config(job.config_path, read_env(job.env(0, 1)))
+    raw = config.raw
+    assert raw["device"] == "auto" and raw["testBatchSize"] == 256
+    assert raw["dataset"]["source"] == "synthetic" and raw["dataset"]["augment"] is True
+    assert raw["optimizer"] == {
+        "name": "sgd", "lr": 0.05, "momentum": 0, "nesterov": False, "weightDecay": 0,
+    }  # fmt: skip
+    assert raw["evaluation"] == {"every": 1}
+    assert raw["checkpoint"] == {"every": 1, "enabled": True}
+    assert raw["rendezvous"] == {"timeoutSeconds": 600}
+    assert "scheduler" not in raw and config.scheduler == {"name": "none"}
+    assert config.steps == 3 and config.federated is not None
+    other = h.new_job(tmp_path / "other", h.config(batchSize=16))
+    assert load_config(other.config_path, read_env(other.env(0, 1))).fingerprint != (
+        config.fingerprint
+    )
+
+
+def _record(step: int) -> StepRecord:
+    return StepRecord("round", step, None, None, 1.0, 0.5, 10, 0.1, float(step), [0, 1])
+
+
+def test_metrics_are_cut_back_to_the_checkpointed_step(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps(_record(s).to_json()) + "\n" for s in range(1, 6)))
+    truncate_metrics(path, 3)
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [1, 2, 3]
+    truncate_metrics(path, 0)
+    assert path.read_text() == ""
+
+
+def test_progress_survives_a_checkpoint(tmp_path: Path) -> None:
+    progress = Progress()
+    progress.update(StepRecord("epoch", 1, 2.0, 0.4, 2.5, 1.0, 100, 0.1, 1.0))
+    progress.update(StepRecord("epoch", 2, 1.0, 0.3, 1.5, 1.0, 100, 0.1, 2.0))
+    save_checkpoint(tmp_path / "c.pt", 2, "fp", {"progress": progress.state_dict()})
+    assert not (tmp_path / "c.pt.tmp").exists()
+    ckpt = load_checkpoint(tmp_path / "c.pt", "fp")
+    assert ckpt is not None and ckpt["step"] == 2
+    restored = Progress()
+    restored.load_state_dict(ckpt["progress"])
+    assert (restored.step, restored.bytes) == (2, 200)
+    assert (restored.best_accuracy, restored.final_accuracy, restored.final_loss) == (0.4, 0.3, 1.0)
+    assert restored.elapsed() >= progress.elapsed_before
+    assert load_checkpoint(tmp_path / "absent.pt", "fp") is None
+    with pytest.raises(UsageError, match="different trainer config"):
+        load_checkpoint(tmp_path / "c.pt", "another")
+
+
+def test_round_schedule_resumes_where_it_stopped() -> None:
+    opt, sched = {"lr": 1.0}, {"name": "exponential", "gamma": 0.5}
+    schedule = LrSchedule(opt, sched)
+    schedule.step()
+    schedule.step()
+    resumed = LrSchedule(opt, sched)
+    resumed.load_state_dict(schedule.state_dict())
+    assert resumed.lr == 0.25
+    resumed.step()
+    assert resumed.lr == 0.125
+
+
+class _Fixed(nn.Module):
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits
+
+
+def test_evaluation_scores_sequences_and_skips_padding() -> None:
+    # One sequence of 3 tokens over a 2-word vocabulary, logits (N=1, vocab=2, seq=3):
+    # predictions (0, 1, 1); targets (0, 0, pad) -> 1 correct of 2 counted tokens.
+    logits = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 3.0]]])
+    targets = torch.tensor([[0, 0, -100]])
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    sums = evaluate(_Fixed(logits), [(torch.zeros(1), targets)], loss_fn, torch.device("cpu"))
+    assert (sums.correct, sums.count, sums.accuracy) == (1, 2, 0.5)
+    expected = -torch.log_softmax(logits, dim=1)[0, 0, :2].sum()
+    assert sums.loss == pytest.approx(float(expected))
