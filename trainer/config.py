@@ -137,7 +137,7 @@ def _check_semantics(path: Path, data: Mapping[str, Any], env: TrainerEnv) -> No
             f"{path}: $.model.name {model!r} trains on {DATASET_OF_MODEL[model]!r}, "
             f"not $.dataset.name {dataset!r}; pick a matching pair"
         )
-    fed = data.get("federated")
+    fed = data.get("federated", {})
     if data["mode"] == "federated" and fed["clientsPerRound"] > fed["clients"]:
         raise UsageError(
             f"{path}: $.federated.clientsPerRound ({fed['clientsPerRound']}) is more than "

@@ -118,10 +118,8 @@ class EpochTrainer:
         self.sampler.set_epoch(epoch)
         job.reseed("epoch", epoch, env.rank)
         lr = current_lr(self.optimizer)
-        loss_sum, count = train_epoch(
-            self.net, self.loader, self.optimizer, self.loss_fn, job.device
-        )
-        loss_sum, count = all_sum([loss_sum, count], job.device, env.world_size)
+        local = train_epoch(self.net, self.loader, self.optimizer, self.loss_fn, job.device)
+        loss_sum, count = all_sum([local[0], local[1]], job.device, env.world_size)
         self.scheduler.step()
         sums = self.evaluate() if eval_due(job.config, epoch + 1) else None
         return StepRecord(

@@ -51,7 +51,7 @@ class Layout:
 
 def _ordered(model: nn.Module) -> list[tuple[int, str, torch.Tensor]]:
     """(kind, name, tensor): parameters first, then float buffers, then integer buffers."""
-    out = [(0, name, p) for name, p in model.named_parameters()]
+    out: list[tuple[int, str, torch.Tensor]] = [(0, n, p) for n, p in model.named_parameters()]
     for name, buf in model.named_buffers():
         out.append((1 if buf.is_floating_point() else 2, name, buf))
     return sorted(out, key=lambda item: item[0])

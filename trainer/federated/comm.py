@@ -69,13 +69,13 @@ class ServerComm:
     def collect(self, clients: Sequence[int]) -> tuple[list[ClientResult], int]:
         """Receive every selected client's result; returns them in `clients` order and bytes."""
         posted = []
-        for client in clients:
-            header = torch.zeros(HEADER, dtype=torch.float64)
-            vector = torch.zeros(self.vector_size, dtype=torch.float32)
-            src = host_of(client, self.world_size)
-            posted.append((header, vector, dist.irecv(header, src), dist.irecv(vector, src)))
         results, moved = [], 0
         with peer_guard("receiving client updates"):
+            for client in clients:
+                header = torch.zeros(HEADER, dtype=torch.float64)
+                vector = torch.zeros(self.vector_size, dtype=torch.float32)
+                src = host_of(client, self.world_size)
+                posted.append((header, vector, _irecv(header, src), _irecv(vector, src)))
             for header, vector, *works in posted:
                 for work in works:
                     work.wait()
@@ -87,6 +87,12 @@ class ServerComm:
     def stop(self) -> None:
         with peer_guard("stopping the clients"):
             dist.broadcast(self._order_tensor(STOP, None), src=0)
+
+
+def _irecv(tensor: torch.Tensor, src: int) -> dist.Work:
+    work = dist.irecv(tensor, src)
+    assert work is not None  # None only for a rank outside the group
+    return work
 
 
 def _result(header: torch.Tensor, vector: torch.Tensor) -> ClientResult:
