@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,7 +27,7 @@ class Job:
     device: torch.device
 
     @property
-    def checkpoint_path(self) -> Any:
+    def checkpoint_path(self) -> Path:
         return self.env.log_dir / contract.CHECKPOINT_FILE
 
     def reseed(self, *parts: object) -> None:
@@ -42,8 +44,25 @@ def pick_device(choice: str) -> torch.device:
     return torch.device("cuda", 0)
 
 
+def cpu_budget(cgroup_cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this pod may use: the cgroup v2 quota when one is set, else the affinity mask.
+
+    torch otherwise starts one thread per core of the node, far more than a pod's CPU limit,
+    and oversubscribed threads make small models several times slower."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cgroup_cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        return cores
+    if quota == "max":
+        return cores
+    return max(1, min(cores, int(quota) // int(period)))
+
+
 def setup(env: TrainerEnv, config: TrainerConfig) -> Job:
     """Seed, choose the device and join the process group (when WORLD_SIZE > 1)."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(cpu_budget())
     make_deterministic()
     seed_everything(derive_seed(config.seed, "setup", env.rank))
     device = pick_device(config.device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from trainer.errors import UsageError
 from trainer.loops import evaluate
 from trainer.metrics import Progress, StepRecord, truncate_metrics
 from trainer.optim import LrSchedule
+from trainer.runtime import cpu_budget
 
 
 def test_schema_defaults_are_applied(tmp_path: Path) -> None:
@@ -101,3 +103,15 @@ def test_evaluation_scores_sequences_and_skips_padding() -> None:
     assert (sums.correct, sums.count, sums.accuracy) == (1, 2, 0.5)
     expected = -torch.log_softmax(logits, dim=1)[0, 0, :2].sum()
     assert sums.loss == pytest.approx(float(expected))
+
+
+def test_cpu_budget_follows_the_cgroup_quota(tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("max 100000\n")
+    assert cpu_budget(cpu_max) == cores
+    cpu_max.write_text("50000 100000\n")  # half a CPU still gets one thread
+    assert cpu_budget(cpu_max) == 1
+    cpu_max.write_text(f"{100000 * (cores + 4)} 100000\n")  # never more than the mask allows
+    assert cpu_budget(cpu_max) == cores
+    assert cpu_budget(tmp_path / "absent") == cores
