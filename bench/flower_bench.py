@@ -23,7 +23,7 @@ from common import (
 
 # Flower posts usage events to its servers unless told not to; this machine has no route there.
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
-os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
 
 # Filled in the ServerApp's thread of this process while the simulation runs.
 TIMES: list[float] = []

