@@ -78,9 +78,13 @@ def bare_jsonnet(experiment: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,100,1000,10000")
-    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="Where to write (default: the system temp)."
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'jobs':>6} {'build_s':>8} {'peak_MB':>8} {'jsonnet_s':>9} {'ratio':>6} {'files':>6}")
-    with tempfile.TemporaryDirectory(prefix="fltkc-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fltkc-bench-", dir=args.workdir) as tmp:
         for size in sizes:
             experiment = Path(tmp) / f"exp-{size}.yaml"
             experiment.write_text(EXPERIMENT.format(count=size))

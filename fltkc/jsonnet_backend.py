@@ -27,11 +27,12 @@ def _rjsonnet(name: str, code: str, tla: dict[str, str], imports: Callable[..., 
         found, content = imports(rel)
         return found, content.decode("utf-8")
 
-    # jrsonnet's cycle collector dominates run time on large plans (4x); one evaluation
-    # per process leaves nothing to collect that outlives it.
+    # jrsonnet's cycle collector costs 4x the evaluation itself on large plans (measured by
+    # bench/compile_bench.py); without it an evaluation's cyclic garbage stays until the
+    # process exits, which suits a one-shot `fltkc build`.
     out: str = rjsonnet.evaluate_snippet(
         name, code, tla_codes=tla, import_callback=callback, gc=False
-    )
+    )  # type: ignore[call-arg]  # the stub lacks `gc`; the binding takes it (help(rjsonnet))
     return out
 
 

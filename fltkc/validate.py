@@ -119,7 +119,7 @@ def explain(error: ValidationError) -> str:
     got = describe_value(value)
     if kind == "type":
         types = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+        wanted = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in types)
         return f"expected {_expected(schema, wanted)}, got {got}"
     if kind == "enum":
         hint = _did_you_mean(value, [str(v) for v in expected])
@@ -142,4 +142,4 @@ def explain(error: ValidationError) -> str:
         return "items must be unique; remove the repeated one"
     if kind is False or schema is False:
         return "not allowed here; remove it"
-    return error.message
+    return str(error.message)
