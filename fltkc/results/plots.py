@@ -28,6 +28,8 @@ def _file_name(task: str) -> str:
 def plot_task(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
     """Accuracy and loss against round or epoch, one line per job."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     kinds = {job.step_kind for job in jobs}
     xlabel = kinds.pop() if len(kinds) == 1 else "round / epoch"
@@ -38,6 +40,7 @@ def plot_task(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
                 ax.plot(*zip(*points, strict=True), marker="o", markersize=3, label=job.name)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds and epochs are whole
         ax.grid(alpha=0.3)
     handles, labels = acc_ax.get_legend_handles_labels()
     if handles:
