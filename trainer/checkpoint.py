@@ -1,4 +1,7 @@
-"""One dict of named states per checkpoint, written atomically and checked against the config."""
+"""One dict of named states per checkpoint, written atomically and checked against the config.
+
+No RNG state is stored: each epoch, round and client reseeds the generators from
+(job seed, step, rank or client), so a resumed run repeats the lost step bit for bit."""
 
 from __future__ import annotations
 

@@ -66,7 +66,17 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
     assert result["bestAccuracy"] == max(m["accuracy"] for m in metrics if m["accuracy"])
     partition = json.loads((reference.log_dir / "partition.json").read_text())
     assert partition["summary"]["clients"] == 6 and partition["summary"]["samples"] == 256
-    assert list((reference.log_dir / "tensorboard").glob("events.out.tfevents.*"))
+    every, evaluated = list(range(1, ROUNDS + 1)), [2, 4, 5]
+    assert reference.tensorboard() == {
+        "loss/train": every,
+        "time/step_seconds": every,
+        "comm/bytes": every,
+        "lr": every,
+        "clients/participants": every,
+        "clients/participation": every,
+        "loss/test": evaluated,
+        "accuracy/test": evaluated,
+    }
 
 
 def _expected_bytes(job: h.Job, world_size: int) -> int:
@@ -106,6 +116,7 @@ def test_killed_server_resumes_from_its_checkpoint(reference: h.Job, tmp_path: P
     assert killed_at - 1 <= resumed <= killed_at
     assert [m["step"] for m in job.metrics()] == list(range(1, ROUNDS + 1))
     assert [m["lr"] for m in job.metrics()] == [m["lr"] for m in reference.metrics()]
+    assert job.tensorboard()["loss/train"] == list(range(1, ROUNDS + 1))
     assert h.same_weights(job.weights(), reference.weights())
 
 

@@ -113,6 +113,19 @@ class Job:
         data: dict[str, Any] = json.loads((self.log_dir / "result.json").read_text())
         return data
 
+    def tensorboard(self) -> dict[str, list[int]]:
+        """Each TensorBoard tag's steps, as TensorBoard shows them (purged events left out)."""
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        acc = EventAccumulator(
+            str(self.log_dir / "tensorboard"), size_guidance={"scalars": 0, "histograms": 0}
+        )
+        acc.Reload()
+        tags = acc.Tags()
+        steps = {tag: [e.step for e in acc.Scalars(tag)] for tag in tags["scalars"]}
+        steps |= {tag: [e.step for e in acc.Histograms(tag)] for tag in tags["histograms"]}
+        return steps
+
     def weights(self) -> dict[str, torch.Tensor]:
         ckpt = torch.load(self.log_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
         model: dict[str, torch.Tensor] = ckpt["model"]
