@@ -40,6 +40,13 @@ def build(
         Optional[Path],  # noqa: UP045 (typer reads the annotation at run time on Python 3.10)
         typer.Option(help="Directory searched before the built-in templates (override libraries)."),
     ] = None,
+    queue: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Kueue LocalQueue for every job (overrides spec.kueue.queueName).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -53,7 +60,7 @@ def build(
     from fltkc.write import write_output
 
     try:
-        plan = plan_file(experiment)
+        plan = plan_file(experiment, queue)
         if dry_run:
             for line in plan_lines(plan):
                 typer.echo(line)

@@ -48,6 +48,28 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class TensorBoard:
+    """The optional TensorBoard workload (spec.tensorboard)."""
+
+    image: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    """The optional Argo CD Application (spec.argocd), written outside the kustomization."""
+
+    repo_url: str
+    path: str
+    target_revision: str
+    project: str
+    application_namespace: str
+    server: str
+    namespace: str | None
+    automated: bool
+
+
+@dataclass(frozen=True)
 class Task:
     """One task: trainer fields (trainer-config names) plus replicas, arrivals and sweep."""
 
@@ -79,6 +101,10 @@ class Experiment:
     run_as_user: int
     fs_group: int
     queue_name: str | None
+    emit_queues: bool
+    data_prep: bool
+    tensorboard: TensorBoard | None
+    argocd: ArgoCD | None
     release: Literal["suspend", "immediate"]
     logs: Volume
     data: Volume
@@ -126,11 +152,38 @@ def build_experiment(source: Source, traces: Mapping[int, tuple[float, ...]]) ->
         run_as_user=security.get("runAsUser", 1000),
         fs_group=security.get("fsGroup", 1000),
         queue_name=spec.get("kueue", {}).get("queueName"),
+        emit_queues=spec.get("kueue", {}).get("emitQueues", False),
+        data_prep=spec.get("dataPrep", {}).get("enabled", True),
+        tensorboard=_tensorboard(spec, spec.get("image", contract.DEFAULT_IMAGE)),
+        argocd=_argocd(spec.get("argocd", {}), meta.get("namespace")),
         release=spec.get("release", "suspend"),
         logs=_volume("logs", name, storage.get("logs", {}), contract.DEFAULT_LOGS_MOUNT),
         data=_volume("data", name, storage.get("data", {}), contract.DEFAULT_DATA_MOUNT),
         tasks=tasks,
         source=source,
+    )
+
+
+def _tensorboard(spec: Mapping[str, Any], image: str) -> TensorBoard | None:
+    block = spec.get("tensorboard", {})
+    if not block.get("enabled", False):
+        return None
+    return TensorBoard(image=block.get("image", image), port=block.get("port", 6006))
+
+
+def _argocd(block: Mapping[str, Any], namespace: str | None) -> ArgoCD | None:
+    if not block.get("enabled", False):
+        return None
+    destination = block.get("destination", {})
+    return ArgoCD(
+        repo_url=block["repoURL"],
+        path=block["path"],
+        target_revision=block.get("targetRevision", "HEAD"),
+        project=block.get("project", "default"),
+        application_namespace=block.get("applicationNamespace", "argocd"),
+        server=destination.get("server", "https://kubernetes.default.svc"),
+        namespace=destination.get("namespace", namespace),
+        automated=block.get("automated", True),
     )
 
 

@@ -38,11 +38,21 @@ def listed_resources(directory: Path) -> list[Path]:
     return files
 
 
+# Manifests fltkc writes beside the kustomization but not into it (fltkc.build): validated too.
+UNLISTED_MANIFESTS = ("argocd-application.yaml",)
+
+
+def manifest_files(directory: Path) -> list[Path]:
+    """The listed resources, then the unlisted manifests fltkc wrote (schedule.json is neither)."""
+    unlisted = [directory / name for name in UNLISTED_MANIFESTS if (directory / name).is_file()]
+    return listed_resources(directory) + unlisted
+
+
 @contextmanager
 def resources_only(directory: Path) -> Iterator[Path]:
-    """A temporary directory holding just the listed resources (linked, or copied)."""
+    """A temporary directory holding just the manifests (linked, or copied)."""
     with tempfile.TemporaryDirectory(prefix="fltkc-manifests-") as tmp:
-        for file in listed_resources(directory):
+        for file in manifest_files(directory):
             target = Path(tmp) / file.name
             try:
                 os.link(file, target)

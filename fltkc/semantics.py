@@ -69,12 +69,47 @@ def _experiment_issues(doc: Mapping[str, Any]) -> Iterator[Issue]:
         yield from _prefixed(("spec", "storage", role), _volume_issues(volume))
     for name, profile in spec.get("profiles", {}).items():
         yield from _prefixed(("spec", "profiles", name), _profile_issues(profile))
+    if "kueue" in spec:
+        yield from _kueue_issues(spec)
+    argocd = spec.get("argocd", {})
+    destination = argocd.get("destination", {})
+    if argocd.get("enabled") and "namespace" not in destination | doc["metadata"]:
+        message = "needs a namespace; set argocd.destination.namespace or metadata.namespace"
+        yield ("spec", "argocd", "destination"), message
     first: dict[str, int] = {}
     for i, task in enumerate(spec["tasks"]):
         if task["name"] in first:
             other = f"spec.tasks[{first[task['name']]}]"
             yield (*_task_path(i), "name"), f"duplicate task name (also {other}); rename one"
         first.setdefault(task["name"], i)
+
+
+def used_profiles(spec: Mapping[str, Any]) -> dict[str, Path]:
+    """Each profile a task uses, with the first place that names it."""
+    used: dict[str, Path] = {}
+    for i, task in enumerate(spec["tasks"]):
+        replicas = task.get("replicas", {})
+        master = replicas.get("master", {}).get("profile", DEFAULT_PROFILE)
+        worker = replicas.get("workers", {}).get("profile", master)
+        used.setdefault(master, (*_task_path(i), "replicas", "master"))
+        used.setdefault(worker, (*_task_path(i), "replicas", "workers"))
+    return used
+
+
+def _kueue_issues(spec: Mapping[str, Any]) -> Iterator[Issue]:
+    """Kueue admits by requests: every container of a queued job must state cpu and memory."""
+    profiles = spec.get("profiles", {})
+    for name in sorted(used_profiles(spec)):
+        if name not in profiles:
+            continue  # unknown names are reported per task; the built-in default has requests
+        requests = profiles[name].get("requests", {})
+        missing = [key for key in ("cpu", "memory") if key not in requests]
+        if missing:
+            message = (
+                f"Kueue (spec.kueue) needs requests on every container; set requests."
+                f"{' and requests.'.join(missing)} in this profile"
+            )
+            yield ("spec", "profiles", name), message
 
 
 def _prefixed(prefix: Path, issues: Iterator[Issue]) -> Iterator[Issue]:

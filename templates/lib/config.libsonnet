@@ -30,6 +30,18 @@
     labels: labels,
   } + (if plan.experiment.namespace == null then {} else { namespace: plan.experiment.namespace }),
 
+  // The plan's `workloads` section (fltkc/workloads.py); a plan without one emits none.
+  workloads(plan):: {
+    placement: { tolerations: [], nodeSelector: {} },
+    release: null,
+    dataprep: null,
+    waitData: { jobs: {} },
+    queueGate: false,
+    queues: null,
+    tensorboard: null,
+    argocd: null,
+  } + (if std.objectHas(plan, 'workloads') then plan.workloads else {}),
+
   required(object, field, what)::
     if std.objectHas(object, field) then object[field] else error 'must provide ' + what + '.' + field,
 }

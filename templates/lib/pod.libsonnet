@@ -1,11 +1,13 @@
 // The pod template of one replica type: the `pytorch` container, its volumes and placement.
 local config = import 'lib/config.libsonnet';
+local dataprep = import 'lib/dataprep.libsonnet';
 
 function(plan, job, role)
   local hardware = job[role];
   local security = config.securityContexts[plan.experiment.podSecurity];
   local names = config.volumeNames;
   local contract = plan.contract;
+  local waits = config.workloads(plan).waitData;
   {
     metadata: { labels: job.labels },
     spec: {
@@ -33,6 +35,6 @@ function(plan, job, role)
         for v in plan.volumes
       ],
       tolerations: hardware.tolerations,
-    } + (if std.length(hardware.nodeSelector) > 0 then { nodeSelector: hardware.nodeSelector } else {})
+    } + (if std.objectHas(waits.jobs, job.name) then { initContainers: [dataprep.waitContainer(plan, waits, waits.jobs[job.name])] } else {}) + (if std.length(hardware.nodeSelector) > 0 then { nodeSelector: hardware.nodeSelector } else {})
     + (if hardware.priorityClassName != null then { priorityClassName: hardware.priorityClassName } else {}),
   }

@@ -12,10 +12,14 @@ from typer.testing import CliRunner
 from fltkc.cli import app
 from fltkc.kustomization import resources_only
 
-# PersistentVolumeClaims + ConfigMaps (one per job and the schedule) + PyTorchJobs.
+# PersistentVolumeClaims + ConfigMaps (one per job and the schedule) + PyTorchJobs
+# + the data-preparation Job + the release Job, ServiceAccount, Role and RoleBinding
+# + reference only: ResourceFlavor, ClusterQueue, LocalQueue, Deployment, Service and the Argo CD
+# Application (outside the kustomization; `fltkc validate --manifests` checks it too).
+RELEASE = 4
 EXPECTED_VALID = {
-    "distributed-cifar10-resnet": 1 + 2 + 1,
-    "federated-mnist-dirichlet": 2 + 7 + 6,
+    "distributed-cifar10-resnet": 1 + 2 + 1 + 1,
+    "federated-mnist-dirichlet": 2 + 7 + 6 + 1 + RELEASE,
     "model-cifar10-cnn": 2 + 2 + 1,
     "model-cifar10-resnet": 2 + 2 + 1,
     "model-cifar100-resnet": 2 + 2 + 1,
@@ -23,8 +27,8 @@ EXPECTED_VALID = {
     "model-fashion-mnist-cnn": 2 + 2 + 1,
     "model-fashion-mnist-resnet": 2 + 2 + 1,
     "model-reddit-lstm": 2 + 2 + 1,
-    "quickstart": 2 + 5 + 4,
-    "reference": 1 + 21 + 20,
+    "quickstart": 2 + 5 + 4 + RELEASE,
+    "reference": 1 + 21 + 20 + 1 + RELEASE + 3 + 2 + 1,
     "sweep-fedprox": 2 + 13 + 12,
 }
 
@@ -54,8 +58,8 @@ def test_kubeconform_catches_a_broken_job(tmp_path: Path) -> None:
     kubeconform_binary()
     ok = runner.invoke(app, ["validate", "--manifests", str(golden), "--crd", crd])
     assert ok.exit_code == 0, ok.output
-    assert f"{golden}: 11 valid, 0 invalid, 0 errors, 0 skipped" in ok.output
+    assert f"{golden}: 15 valid, 0 invalid, 0 errors, 0 skipped" in ok.output
     bad = runner.invoke(app, ["validate", "--manifests", str(out), "--crd", crd])
     assert bad.exit_code == 1
-    assert "10 valid, 1 invalid" in bad.output
+    assert "14 valid, 1 invalid" in bad.output
     assert "pytorchjob-quickstart-ddp-mnist.yaml" in bad.output and "ttlAfter" in bad.output
