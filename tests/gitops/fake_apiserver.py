@@ -107,8 +107,9 @@ class FakeServer:
         return client.rest.RESTResponse(_Response(200, "OK", json.dumps(obj).encode()))
 
     def _error(self, status: int, reason: str, name: str = "") -> Any:
+        message = f'pytorchjobs.kubeflow.org "{name}" {reason}'
         body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
-                "message": f'pytorchjobs.kubeflow.org "{name}" {reason}', "code": status}  # fmt: skip
+                "message": message, "code": status}  # fmt: skip
         return client.rest.RESTResponse(_Response(status, reason, json.dumps(body).encode()))
 
 

@@ -12,7 +12,7 @@ from compiler_support import GOLDEN_DIR
 from fake_apiserver import FakeServer, custom_objects_api
 
 from trainer import release
-from trainer.release import LABEL_QUEUE, Releaser, ReleaseError, Settings, read_schedule
+from trainer.release import LABEL_QUEUE, ReleaseError, Releaser, Settings, read_schedule
 
 NS = "research"
 GOLDEN = GOLDEN_DIR / "quickstart"
