@@ -8,16 +8,16 @@ local config = import 'lib/config.libsonnet';
     local security = config.securityContexts[plan.experiment.podSecurity];
     local placement = config.workloads(plan).placement;
     {
-    securityContext: security.pod(plan),
-    restartPolicy: restartPolicy,
-    containers: [{
-      image: plan.experiment.image,
-      imagePullPolicy: plan.experiment.imagePullPolicy,
-      securityContext: security.container,
-    } + container],
-    volumes: volumes,
-    tolerations: placement.tolerations,
-  } + (if std.length(placement.nodeSelector) > 0 then { nodeSelector: placement.nodeSelector } else {}),
+      securityContext: security.pod(plan),
+      restartPolicy: restartPolicy,
+      containers: [{
+        image: plan.experiment.image,
+        imagePullPolicy: plan.experiment.imagePullPolicy,
+        securityContext: security.container,
+      } + container],
+      volumes: volumes,
+      tolerations: placement.tolerations,
+    } + (if std.length(placement.nodeSelector) > 0 then { nodeSelector: placement.nodeSelector } else {}),
 
   volume(plan, role)::
     local v = [v for v in plan.volumes if v.role == role][0];

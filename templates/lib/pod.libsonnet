@@ -35,6 +35,10 @@ function(plan, job, role)
         for v in plan.volumes
       ],
       tolerations: hardware.tolerations,
-    } + (if std.objectHas(waits.jobs, job.name) then { initContainers: [dataprep.waitContainer(plan, waits, waits.jobs[job.name])] } else {}) + (if std.length(hardware.nodeSelector) > 0 then { nodeSelector: hardware.nodeSelector } else {})
+    } + (
+      if std.objectHas(waits.jobs, job.name)
+      then { initContainers: [dataprep.waitContainer(plan, waits, waits.jobs[job.name])] }
+      else {}
+    ) + (if std.length(hardware.nodeSelector) > 0 then { nodeSelector: hardware.nodeSelector } else {})
     + (if hardware.priorityClassName != null then { priorityClassName: hardware.priorityClassName } else {}),
   }

@@ -2,6 +2,11 @@
 local config = import 'lib/config.libsonnet';
 local helper = import 'lib/helperpod.libsonnet';
 
+local selector(plan) = {
+  'app.kubernetes.io/instance': plan.experiment.name,
+  'app.kubernetes.io/component': 'tensorboard',
+};
+
 {
   deployment(plan, tb):: {
     apiVersion: 'apps/v1',
@@ -9,7 +14,7 @@ local helper = import 'lib/helperpod.libsonnet';
     metadata: config.metadata(plan, tb.name, tb.labels),
     spec: {
       replicas: 1,
-      selector: { matchLabels: { 'app.kubernetes.io/instance': plan.experiment.name, 'app.kubernetes.io/component': 'tensorboard' } },
+      selector: { matchLabels: selector(plan) },
       template: {
         metadata: { labels: tb.labels },
         spec: helper.spec(plan, {
@@ -31,7 +36,7 @@ local helper = import 'lib/helperpod.libsonnet';
     kind: 'Service',
     metadata: config.metadata(plan, tb.name, tb.labels),
     spec: {
-      selector: { 'app.kubernetes.io/instance': plan.experiment.name, 'app.kubernetes.io/component': 'tensorboard' },
+      selector: selector(plan),
       ports: [{ name: 'http', port: tb.port, targetPort: 'http', protocol: 'TCP' }],
     },
   },

@@ -110,7 +110,8 @@ def test_compiler_never_imports_torch(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from fltkc.build import build; "
         f"build(Path({str(EXAMPLES_DIR / 'reference.yaml')!r}), Path({str(tmp_path / 'o')!r})); "
         "import fltkc.cli; "
-        "assert 'torch' not in sys.modules, 'torch imported'; print('clean')"
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert 'kubernetes' not in sys.modules, 'kubernetes imported'; print('clean')"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
