@@ -2,7 +2,8 @@
 
 No controllers run: objects are stored, validated, admitted (RBAC, Pod Security warnings) and
 served, which is what the release and the manifests need. Binaries: `kube-apiserver` (see
-tests/gitops/build-kube-apiserver.sh) and `etcd` (Debian's etcd-server), on PATH or in ~/go/bin.
+tests/gitops/build-kube-apiserver.sh) and `etcd` (Debian's etcd-server), on PATH or in ~/go/bin;
+without them these tests skip, also in CI (see README, "Development").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s_tools import unavailable
+import pytest
 
 ADMIN_TOKEN = "admin-token"
 BUILD_HINT = "build it with tests/gitops/build-kube-apiserver.sh; etcd: apt-get install etcd-server"
@@ -39,8 +40,9 @@ class ApiServer:
 def _binary(name: str) -> str:
     found = shutil.which(name) or shutil.which(name, path=str(Path.home() / "go" / "bin"))
     if found is None:
-        unavailable(f"{name} is not installed; {BUILD_HINT}")
-        raise AssertionError  # unreachable: unavailable() skips or fails
+        # Opt-in even under CI: building kube-apiserver takes minutes and etcd needs apt, which
+        # the README's test command does not assume. Everything else runs without them.
+        pytest.skip(f"{name} is not installed; {BUILD_HINT}")
     return found
 
 
