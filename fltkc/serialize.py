@@ -59,12 +59,18 @@ def _block(value: str, indent: str) -> str | None:
     return "|\n" + "".join(f"{indent}{line}\n" for line in lines)
 
 
+_ATOMS = (int, float, bool, type(None))
+
+
 class _Writer:
-    """Block-style YAML of JSON-like data; scalars are memoised (manifests repeat them a lot)."""
+    """Block-style YAML of JSON-like data; keys and scalar values are memoised as finished text
+    (manifests repeat them a lot), lines are pieces joined once per document."""
 
     def __init__(self) -> None:
         self.out: list[str] = []
         self.cache: dict[Any, str] = {}
+        self.heads: dict[tuple[str, Any], str] = {}
+        self.tails: dict[tuple[type, Any], str] = {}
 
     def scalar(self, value: Any) -> str:
         key = (type(value), value)
@@ -77,8 +83,12 @@ class _Writer:
         """The lines of a non-empty mapping or list at `indent` (mapping keys sorted)."""
         out = self.out
         if isinstance(value, dict):
+            heads = self.heads
             for key in sorted(value):
-                self.entry(f"{indent}{self.scalar(str(key))}:", value[key], indent)
+                head = heads.get((indent, key))
+                if head is None:
+                    head = heads[(indent, key)] = f"{indent}{self.scalar(str(key))}:"
+                self.entry(head, value[key], indent)
             return
         for item in value:
             if isinstance(item, dict) and item:
@@ -89,6 +99,13 @@ class _Writer:
                 self.entry(f"{indent}-", item, indent)
 
     def entry(self, head: str, value: Any, indent: str) -> None:
+        kind = type(value)
+        if (kind is str and "\n" not in value) or kind in _ATOMS:
+            tail = self.tails.get((kind, value))
+            if tail is None:
+                tail = self.tails[(kind, value)] = f" {self.scalar(value)}\n"
+            self.out += (head, tail)
+            return
         if isinstance(value, (dict, list)):
             if value:
                 self.out.append(head + "\n")
@@ -110,16 +127,34 @@ def to_yaml(obj: Mapping[str, Any], writer: _Writer | None = None) -> str:
     return (writer or _Writer()).document(obj)
 
 
+def yaml_documents(objects: Mapping[str, Any]) -> dict[str, bytes]:
+    """`{"<file stem>": YAML}` of rendered objects (one writer: its scalar memo is shared)."""
+    writer = _Writer()
+    return {stem: writer.document(obj).encode() for stem, obj in objects.items()}
+
+
+def yaml_of_json(texts: Mapping[str, str]) -> dict[str, bytes]:
+    """`yaml_documents` of objects given as JSON texts, decoded one at a time (less memory)."""
+    writer = _Writer()
+    return {stem: writer.document(json.loads(text)).encode() for stem, text in texts.items()}
+
+
 def output_files(
     objects: Mapping[str, Any], namespace: str | None, schedule: str
 ) -> dict[str, bytes]:
     """File name -> bytes for out/: every object, schedule.json and a kustomization listing them."""
-    writer = _Writer()
-    files = {f"{stem}.yaml": writer.document(obj).encode() for stem, obj in objects.items()}
+    return package_files(yaml_documents(objects), namespace, schedule)
+
+
+def package_files(
+    documents: Mapping[str, bytes], namespace: str | None, schedule: str
+) -> dict[str, bytes]:
+    """File name -> bytes for out/ from `yaml_documents`: adds schedule.json and kustomization."""
+    files = {f"{stem}.yaml": text for stem, text in documents.items()}
     kustomization: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [f"{stem}.yaml" for stem in sorted(objects)],
+        "resources": [f"{stem}.yaml" for stem in sorted(documents)],
     }
     if namespace is not None:
         kustomization["namespace"] = namespace

@@ -31,14 +31,31 @@ def write_output(files: Mapping[str, bytes], out_dir: Path) -> None:
             f"{out_dir}: cannot create the output directory ({exc.strerror})"
         ) from None
     try:
-        for name, content in files.items():
-            (staging / name).write_bytes(content)
+        _write_files(staging, files)
         staging.chmod(0o755)
         _swap(staging, out_dir.absolute())
     except OSError as exc:
         raise OutputError(f"{out_dir}: cannot write the output ({exc.strerror})") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_files(directory: Path, files: Mapping[str, bytes]) -> None:
+    """One open, write and close per file: no buffering layer, no fsync (the directory swap
+    is what makes the output appear at once; a crash before it leaves only the staging copy)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for name, content in files.items():
+            fd = os.open(name, flags, 0o666, dir_fd=dir_fd)  # as open(): umask applies
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _check_replaceable(out_dir: Path) -> None:
