@@ -33,12 +33,12 @@ _CONTRACT = {
     "configMountDir": contract.CONFIG_MOUNT_DIR,
     "configKey": contract.CONFIG_KEY,
 }
-# A chunk's Jsonnet heap grows by ~120 KB per job and is only dropped with its process, and
-# every chunk re-derives all the object names (~10 us a job): at most MAX_JOBS_PER_CHUNK jobs,
-# at least MIN_JOBS_PER_CHUNK, and up to PARALLEL_CHUNKS chunks when they can share out cores.
-# A function of the plan alone, so the chunks, and which error is reported, never depend on
-# the machine.
-MAX_JOBS_PER_CHUNK = 1000
+# A chunk's Jsonnet heap grows by ~140 KB per job rendered plus ~7 KB per job of the plan (all
+# object names are derived in every chunk, ~13 us a job) and is only dropped with its process:
+# at most MAX_JOBS_PER_CHUNK jobs (a worker near 150 MB at 10,000 jobs), at least
+# MIN_JOBS_PER_CHUNK, up to PARALLEL_CHUNKS chunks when they can share out cores. A function of
+# the plan alone, so the chunks, and which error is reported, never depend on the machine.
+MAX_JOBS_PER_CHUNK = 500
 MIN_JOBS_PER_CHUNK = 250
 PARALLEL_CHUNKS = 4
 MAX_WORKERS = 8
