@@ -52,6 +52,12 @@ def test_one_chunk_in_process_renders_the_same_bytes(name: str) -> None:
     assert chunked(plan) == one_shot(plan)
 
 
+def test_cpp_backend_renders_the_same_bytes(tiny_chunks: None) -> None:
+    plan = plan_file(EXAMPLES_DIR / "reference.yaml")
+    sections = {"workloads": workloads_document(plan)}
+    assert render.render_documents(plan, None, "cpp", sections) == chunked(plan)
+
+
 def test_user_templates_see_the_whole_plan_in_every_chunk(
     tmp_path: Path, tiny_chunks: None
 ) -> None:
