@@ -80,6 +80,8 @@ def scaling_workers(runs: list[dict[str, Any]], path: Path) -> None:
         key = ("fltk" if run["kind"] == "fltk" else "Flower", run["perRound"])
         series.setdefault(key, []).append((run["workers"], statistics.median(steady)))
     for (kind, per_round), points in sorted(series.items()):
+        if len(points) < 2:
+            continue
         points.sort()
         style = "-" if kind == "fltk" else "--"
         ax.plot(

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,20 +56,21 @@ def machine() -> dict[str, Any]:
 
 
 def run_parts(parts: list[str], plan: suites.Plan) -> dict[str, Any]:
+    runners = {
+        "compile": suites.run_compile,
+        "jsonnet": suites.run_jsonnet,
+        "ddp": suites.run_ddp,
+        "federated": suites.run_federated,
+        "scaling": suites.run_scaling,
+    }
     raw: dict[str, Any] = {}
-    if "compile" in parts:
-        raw["compile"] = suites.run_compile(plan)
-    if "jsonnet" in parts:
-        raw["jsonnet"] = suites.run_jsonnet(plan)
-    if "ddp" in parts:
-        if (suites.BENCH / "trainer_bench.py").exists():
-            raw["ddp"] = suites.run_ddp(plan)
-        else:
+    for part in parts:
+        if part == "ddp" and not (suites.BENCH / "trainer_bench.py").exists():
             suites.log("ddp skipped: bench/trainer_bench.py is not in this checkout")
-    if "federated" in parts:
-        raw["federated"] = suites.run_federated(plan)
-    if "scaling" in parts:
-        raw["scaling"] = suites.run_scaling(plan)
+            continue
+        started = time.perf_counter()
+        raw[part] = runners[part](plan)
+        suites.log(f"{part} took {time.perf_counter() - started:.0f} s")
     return raw
 
 
@@ -134,8 +136,10 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown part {unknown[0]!r}; valid parts: {', '.join(PARTS)}")
     info = machine()
+    started = time.perf_counter()
     raw = run_parts(parts, suites.QUICK if args.quick else suites.Plan())
     info["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    info["wall time of this run"] = f"{time.perf_counter() - started:.0f} s"
     figs = figures(raw)
     print(report.text_table(figs))
     result = {"machine": info, "raw": raw, "figures": [f.to_json() for f in figs]}
