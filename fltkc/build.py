@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 from fltkc.errors import CompileError, Diagnostic
 from fltkc.expand import Plan, expand
-from fltkc.jsonnet_backend import evaluate, search_path
 from fltkc.load import Source, load
-from fltkc.render import MAIN_TEMPLATE, plan_document, schedule_json
-from fltkc.serialize import output_files, to_yaml
+from fltkc.render import render_documents, schedule_json
+from fltkc.serialize import package_files
 from fltkc.validate import validate
 from fltkc.workloads import workloads_document
 from fltkc.write import write_output
@@ -46,27 +43,18 @@ def with_queue(source: Source, queue: str) -> Source:
     return dataclasses.replace(source, document={**document, "spec": spec})
 
 
-def render_objects(
-    plan: Plan, templates: Path | None = None, backend: str | None = None
-) -> dict[str, Any]:
-    """`{"<file stem>": object}`: fltkc.render's plan document plus the `workloads` section."""
-    document = {**plan_document(plan), "workloads": workloads_document(plan)}
-    tla = {"plan": json.dumps(document, sort_keys=True, separators=(",", ":"))}
-    objects: dict[str, Any] = evaluate(MAIN_TEMPLATE, tla, search_path(templates), backend)
-    return objects
-
-
 def build_files(
     plan: Plan, templates: Path | None = None, backend: str | None = None
 ) -> dict[str, bytes]:
     """Render a plan into the file map of out/ (nothing written)."""
-    objects = render_objects(plan, templates, backend)
+    sections = {"workloads": workloads_document(plan)}
+    documents = render_documents(plan, templates, backend, sections)
     outside = {
-        OUTSIDE_KUSTOMIZATION[stem]: to_yaml(objects.pop(stem)).encode()
+        OUTSIDE_KUSTOMIZATION[stem]: documents.pop(stem)
         for stem in sorted(OUTSIDE_KUSTOMIZATION)
-        if stem in objects
+        if stem in documents
     }
-    files = output_files(objects, plan.experiment.namespace, schedule_json(plan))
+    files = package_files(documents, plan.experiment.namespace, schedule_json(plan))
     return dict(sorted({**files, **outside}.items()))
 
 

@@ -49,14 +49,6 @@ JOB_BODY = ("configJson", "labels", "jobLabels", "annotations", "env", "master",
 DRIVER_NAME = "fltkc-render-chunk.jsonnet"
 
 
-def render(plan: Plan, templates: Path | None = None, backend: str | None = None) -> dict[str, Any]:
-    """`{"<file stem>": Kubernetes object}` for every manifest of the plan, in one evaluation."""
-    document = plan_document(plan)
-    tla = {"plan": json.dumps(document, sort_keys=True, separators=(",", ":"))}
-    objects: dict[str, Any] = evaluate(MAIN_TEMPLATE, tla, search_path(templates), backend)
-    return objects
-
-
 def render_documents(
     plan: Plan,
     templates: Path | None = None,
@@ -65,7 +57,7 @@ def render_documents(
 ) -> dict[str, bytes]:
     """`{"<file stem>": YAML}` for every manifest; `sections` are extra top-level plan fields.
 
-    Same bytes as `yaml_documents(render(...))`. With rjsonnet a large plan is rendered in
+    Same bytes as one evaluation of the whole plan. With rjsonnet a large plan is rendered in
     chunks by forked workers (bounded memory, all cores); every chunk evaluates main.jsonnet on
     the whole plan and manifests only its share of the objects, so templates see one plan.
     """

@@ -139,13 +139,6 @@ def yaml_of_json(texts: Mapping[str, str]) -> dict[str, bytes]:
     return {stem: writer.document(json.loads(text)).encode() for stem, text in texts.items()}
 
 
-def output_files(
-    objects: Mapping[str, Any], namespace: str | None, schedule: str
-) -> dict[str, bytes]:
-    """File name -> bytes for out/: every object, schedule.json and a kustomization listing them."""
-    return package_files(yaml_documents(objects), namespace, schedule)
-
-
 def package_files(
     documents: Mapping[str, bytes], namespace: str | None, schedule: str
 ) -> dict[str, bytes]:
