@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from fltkc.run.manifests import ManifestError, OutDir, read_out_dir
-from fltkc.run.record import JobOutcome, RunResult
-from fltkc.run.runner import RunOptions, run_experiment
+import importlib
+from typing import Any
 
-__all__ = [
-    "JobOutcome",
-    "ManifestError",
-    "OutDir",
-    "RunOptions",
-    "RunResult",
-    "read_out_dir",
-    "run_experiment",
-]
+# Imported on first use (PEP 562), so that registering the CLI commands in fltkc.cli does not
+# load the runner into every `fltkc build`.
+_EXPORTS = {
+    "JobOutcome": "fltkc.run.record",
+    "ManifestError": "fltkc.run.manifests",
+    "OutDir": "fltkc.run.manifests",
+    "RunOptions": "fltkc.run.runner",
+    "RunResult": "fltkc.run.record",
+    "read_out_dir": "fltkc.run.manifests",
+    "run_experiment": "fltkc.run.runner",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
