@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import make_app
+from run_support import make_app
 from typer.testing import CliRunner
 
 from fltkc import contract

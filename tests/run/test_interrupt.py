@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import LOGS_CLAIM, WriteOut, replica_records
+from run_support import LOGS_CLAIM, WriteOut, replica_records
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from conftest import WriteOut
+from run_support import WriteOut
 
 from fltkc.run.localize import Placement
 from fltkc.run.manifests import read_out_dir

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import make_app
+from run_support import make_app
 from typer.testing import CliRunner
 
 from fltkc import contract

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import WriteOut, job_manifest, make_app
+from run_support import WriteOut, job_manifest, make_app
 from typer.testing import CliRunner
 
 from fltkc.run import ManifestError, RunOptions, read_out_dir, run_experiment

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from conftest import LOGS_CLAIM, WriteOut, make_app, replica_records
+from run_support import LOGS_CLAIM, WriteOut, make_app, replica_records
 from typer.testing import CliRunner
 
 from fltkc import contract
