@@ -50,11 +50,11 @@ def test_killed_run_resumes_exactly(tmp_path: Path) -> None:
     """Same config twice gives the same weights, even when one run is killed and restarted."""
     cfg = {**CONFIG, "distributed": {"epochs": 8}}
     whole = h.new_job(tmp_path / "whole", cfg)
-    assert h.run(whole, 1)[0][0] == 0
     job = h.new_job(tmp_path / "killed", cfg)
-    proc = job.start(0, 1)
+    uninterrupted, proc = whole.start(0, 1), job.start(0, 1)  # side by side: two cores
     h.wait_until(lambda: len(job.metrics()) >= 3, 60, "epoch 3 in metrics.jsonl")
     h.kill9(proc)
+    assert h.finish([uninterrupted])[0][0] == 0
     killed_at = len(job.metrics())
     assert killed_at < 8, "the run ended before the kill; give it more epochs"
     [(code, out)] = h.run(job, 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trainer_helpers as h
@@ -37,12 +36,19 @@ CONFIG = h.config(
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> h.Job:
-    """The job run uninterrupted in one process (WORLD_SIZE=1: server and clients in one)."""
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[h.Job, h.Job]:
+    """The job run uninterrupted in one process (WORLD_SIZE=1: server and clients in one),
+    and beside it the same job with another seed."""
     job = h.new_job(tmp_path_factory.mktemp("reference"), CONFIG)
-    [(code, out)] = h.run(job, 1)
-    assert code == 0, out
-    return job
+    other = h.new_job(tmp_path_factory.mktemp("other-seed"), {**CONFIG, "seed": h.SEED + 1})
+    for code, out in h.finish([job.start(0, 1), other.start(0, 1)]):
+        assert code == 0, out
+    return job, other
+
+
+@pytest.fixture(scope="module")
+def reference(runs: tuple[h.Job, h.Job]) -> h.Job:
+    return runs[0]
 
 
 def test_one_process_writes_every_output(reference: h.Job) -> None:
@@ -120,9 +126,7 @@ def test_killed_server_resumes_from_its_checkpoint(reference: h.Job, tmp_path: P
     assert h.same_weights(job.weights(), reference.weights())
 
 
-def test_another_seed_gives_other_weights(reference: h.Job, tmp_path: Path) -> None:
-    other: dict[str, Any] = {**CONFIG, "seed": h.SEED + 1}
-    job = h.new_job(tmp_path, other)
-    [(code, out)] = h.run(job, 1)
-    assert code == 0, out
-    assert not h.same_weights(job.weights(), reference.weights())
+def test_another_seed_gives_other_weights(runs: tuple[h.Job, h.Job]) -> None:
+    reference, other = runs
+    assert other.result()["seed"] == h.SEED + 1
+    assert not h.same_weights(other.weights(), reference.weights())
