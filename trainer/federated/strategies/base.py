@@ -9,9 +9,14 @@ import torch
 
 
 def weighted_mean(stacked: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """sum_k w_k x_k / sum_k w_k over the first dimension, computed in float64."""
-    w = weights.to(torch.float64)
-    return (w[:, None] * stacked.to(torch.float64)).sum(dim=0) / w.sum()
+    """sum_k w_k x_k / sum_k w_k over the first dimension, accumulated in float64.
+
+    Row by row into one float64 buffer: a float64 copy of the whole (k, n) stack would cost
+    k times the model's size in memory and time."""
+    total = torch.zeros(stacked.shape[1:], dtype=torch.float64)
+    for row, weight in zip(stacked, weights.tolist(), strict=True):
+        total.add_(row, alpha=weight)
+    return total / float(weights.sum())
 
 
 class Strategy:
