@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -42,12 +44,7 @@ class CifarResNet18(nn.Module):
             nn.BatchNorm2d(64),
             nn.ReLU(),
         )
-        stages: list[nn.Module] = []
-        cin = 64
-        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            stages += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout)]
-            cin = cout
-        self.stages = nn.Sequential(*stages)
+        self.stages = _stages(BasicBlock)
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes)
         )
@@ -95,12 +92,7 @@ class FashionMnistResNet(nn.Module):
             nn.ReLU(),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
         )
-        stages: list[nn.Module] = []
-        cin = 64
-        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            stages += [PreActResidual(cin, cout, stride), PreActResidual(cout, cout)]
-            cin = cout
-        self.stages = nn.Sequential(*stages)
+        self.stages = _stages(PreActResidual)
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes)
         )
@@ -108,3 +100,13 @@ class FashionMnistResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.head(self.stages(self.stem(x)))
         return logits
+
+
+def _stages(block: Callable[..., nn.Module]) -> nn.Sequential:
+    """ResNet-18's four stages of two blocks each: 64, 128, 256, 512 channels."""
+    stages: list[nn.Module] = []
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        stages += [block(cin, cout, stride), block(cout, cout)]
+        cin = cout
+    return nn.Sequential(*stages)
