@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import sys
@@ -12,10 +13,12 @@ from datetime import timedelta
 
 import torch.distributed as dist
 
+from trainer import watchdog
 from trainer.env import TrainerEnv
 from trainer.errors import PeerLost
 
 RETRY_SECONDS = 1.0
+_watchdog: watchdog.Watchdog | None = None
 
 
 def wait_for_master(env: TrainerEnv, timeout: float) -> None:
@@ -62,9 +65,27 @@ def join(env: TrainerEnv, backend: str, timeout: float) -> None:
         )
     except dist.DistError as exc:
         raise PeerLost(f"rendezvous failed: {first_line(exc)}") from None
+    global _watchdog
+    try:
+        store = watchdog.connect(env.master_addr, env.master_port, timeout)
+    except dist.DistError as exc:
+        raise PeerLost(f"connecting the watchdog: {first_line(exc)}") from None
+    _watchdog = watchdog.Watchdog(store, env.rank, env.world_size, _lost).start()
+
+
+def _lost(reason: str) -> None:
+    """The watchdog's verdict, from its thread: the main thread may be stuck in gloo, so the
+    process leaves here, as main() leaves on PeerLost."""
+    print(f"fltk-trainer: peer lost: {reason}", file=sys.stderr, flush=True)
+    os._exit(PeerLost.exit_code)
 
 
 def leave() -> None:
+    """Check out with the watchdog (the master waits for every worker), then tear down."""
+    global _watchdog
+    if _watchdog is not None:
+        _watchdog.check_out()
+        _watchdog = None
     if dist.is_initialized():
         dist.destroy_process_group()
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import yaml
 from run_support import make_app
 from typer.testing import CliRunner
 
@@ -86,18 +87,26 @@ def test_quickstart_runs_to_the_end_and_survives_a_killed_master(tmp_path: Path)
     assert masters[0]["pid"] == killer.killed and masters[0]["exitCode"] == 137
     assert len(masters) >= 2 and masters[-1]["exitCode"] == 0
     assert victim["restarts"] >= 1
+    # Every replica that was running then noticed the loss within seconds (the watchdog), not
+    # after the ten-minute collective timeout.
+    killed_at = masters[0]["end"]
+    first_run = [p for p in victim["processes"] if p["start"] < killed_at]
+    assert {p["replica"] for p in first_run} == {"master-0", "worker-0", "worker-1"}
+    assert all(p["end"] - killed_at < 30 for p in first_run), first_run
     log = (run_dir / victim["logs"]["master-0"]).read_text()
     assert "restart 1" in log and "resuming from checkpoint.pt after step" in log
     steps = [
         json.loads(line)["step"]
         for line in (run_dir / victim["logDir"] / contract.METRICS_FILE).read_text().splitlines()
     ]
-    assert steps == [1, 2, 3]
+    config_map = yaml.safe_load((run_dir / "out" / f"configmap-{VICTIM}-config.yaml").read_text())
+    rounds = json.loads(config_map["data"][contract.CONFIG_KEY])["federated"]["rounds"]
+    assert steps == list(range(1, rounds + 1))
 
     # Learning happened: chance on ten digits is 0.1.
     for name, job in jobs.items():
         result_file = json.loads((run_dir / job["logDir"] / contract.RESULT_FILE).read_text())
-        threshold = 0.8 if "ddp" in name else 0.3
+        threshold = 0.8 if "ddp" in name else 0.6
         assert result_file["bestAccuracy"] > threshold, (name, result_file)
 
     out = CliRunner().invoke(make_app(), ["results", str(run_dir)])
