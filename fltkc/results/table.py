@@ -83,17 +83,19 @@ def summarize(job: JobMetrics) -> Row:
     )
 
 
-def _cell(value: Cell) -> str:
+def _cell(column: str, value: Cell) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+        return f"{value:.1f}" if column == "wall_seconds" else f"{value:.4f}"
     return str(value)
 
 
 def format_table(rows: Sequence[Row]) -> str:
     """Rows as aligned text under a header."""
-    cells = [list(COLUMNS)] + [[_cell(v) for v in astuple(row)] for row in rows]
+    cells = [list(COLUMNS)] + [
+        [_cell(c, v) for c, v in zip(COLUMNS, astuple(row), strict=True)] for row in rows
+    ]
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells

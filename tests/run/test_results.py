@@ -130,7 +130,7 @@ def test_table_csv_and_plots_of_a_local_run(tmp_path: Path):
         "0.4000",
         "0.4000",
         "1.6000",
-        "4.5000",
+        "4.5",
         "200",
         "1",
     ]
