@@ -130,3 +130,16 @@ def test_jobs_without_image_files_never_import_torchvision() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_deterministic_mode_without_importing_inductor() -> None:
+    """The same eager flags as torch.use_deterministic_algorithms, minus 1.5 s of Inductor."""
+    code = (
+        "import sys, torch\n"
+        "from trainer.seeding import make_deterministic\n"
+        "make_deterministic()\n"
+        "print(torch.are_deterministic_algorithms_enabled(),"
+        " torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "False"]
