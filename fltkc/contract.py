@@ -46,6 +46,9 @@ TENSORBOARD_DIR = "tensorboard"
 
 # Exit codes shared by the CLI and the trainer.
 EXIT_USAGE = 2  # bad input: experiment file, env or config
+# A lost peer: Kubeflow's ExitCode restart policy retries 128-255 and gives up on 1-127, so
+# every replica rejoins and resumes from the checkpoint while bad input stays failed.
+EXIT_PEER_LOST = 129
 
 # Labels and annotations the compiler puts on every PyTorchJob (and its pod templates).
 LABEL_EXPERIMENT = "fltkc.dev/experiment"

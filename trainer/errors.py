@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from fltkc.contract import EXIT_USAGE
-
-# Kubeflow's `ExitCode` restart policy retries exit codes 128-255 and treats 1-127 as permanent:
-# a lost peer is worth a restart (every replica rejoins and resumes from the checkpoint), bad
-# input is not.
-EXIT_PEER_LOST = 129
+from fltkc.contract import EXIT_PEER_LOST, EXIT_USAGE
 
 
 class UsageError(Exception):
