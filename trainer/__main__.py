@@ -8,9 +8,7 @@ from collections.abc import Callable
 
 from trainer.config import load_config
 from trainer.env import read_env
-from trainer.errors import PeerLost, UsageError
-
-PROG = "fltk-trainer"
+from trainer.errors import PeerLost, UsageError, report
 
 
 def _modes() -> dict[str, Callable[..., None]]:
@@ -44,7 +42,7 @@ def main() -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    report(message)
     return code
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 from fltkc.contract import EXIT_PEER_LOST, EXIT_USAGE
+
+PROG = "fltk-trainer"
+
+
+def report(message: str) -> None:
+    """The one line a failed trainer leaves on stderr."""
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
 
 
 class UsageError(Exception):

@@ -15,7 +15,7 @@ import torch.distributed as dist
 
 from trainer import watchdog
 from trainer.env import TrainerEnv
-from trainer.errors import PeerLost
+from trainer.errors import PeerLost, report
 
 RETRY_SECONDS = 1.0
 _watchdog: watchdog.Watchdog | None = None
@@ -76,7 +76,7 @@ def join(env: TrainerEnv, backend: str, timeout: float) -> None:
 def _lost(reason: str) -> None:
     """The watchdog's verdict, from its thread: the main thread may be stuck in gloo, so the
     process leaves here, as main() leaves on PeerLost."""
-    print(f"fltk-trainer: peer lost: {reason}", file=sys.stderr, flush=True)
+    report(f"peer lost: {reason}")
     os._exit(PeerLost.exit_code)
 
 

@@ -61,7 +61,7 @@ class Watchdog:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
+        if self._thread.is_alive():
             self._thread.join()
 
     def _loop(self) -> None:

@@ -31,11 +31,17 @@ def _server(port: int) -> dist.TCPStore:
     )
 
 
+def _worker(port: int, rank: int, world_size: int, lost: Verdicts) -> watchdog.Watchdog:
+    """A started worker watchdog on its own client of the store at `port`."""
+    store = watchdog.connect("127.0.0.1", port, 5)
+    return watchdog.Watchdog(store, rank, world_size, lost, **FAST).start()
+
+
 def test_a_worker_notices_the_master_store_is_gone() -> None:
     port = free_port()
     server = _server(port)
     lost = Verdicts()
-    dog = watchdog.Watchdog(watchdog.connect("127.0.0.1", port, 5), 1, 3, lost, **FAST).start()
+    dog = _worker(port, 1, 3, lost)
     time.sleep(0.3)
     assert lost.reasons == []
     assert server.add("fltkc/alive/1", 0) > 1  # it beats
@@ -51,8 +57,7 @@ def test_the_master_gives_up_on_a_silent_worker_but_not_on_a_beating_one() -> No
     server = _server(port)
     lost = Verdicts()
     master = watchdog.Watchdog(server, 0, 3, lost, **FAST).start()
-    beating = watchdog.Watchdog(watchdog.connect("127.0.0.1", port, 5), 1, 3, Verdicts(), **FAST)
-    beating.start()
+    beating = _worker(port, 1, 3, Verdicts())
     # Rank 2 never beats.
     assert lost.event.wait(5)
     assert lost.reasons == ["no heartbeat from rank 2 for 0.5 s"]
@@ -65,8 +70,7 @@ def test_checked_out_workers_are_not_missed_and_the_master_waits_for_them() -> N
     server = _server(port)
     lost = Verdicts()
     master = watchdog.Watchdog(server, 0, 2, lost, **FAST).start()
-    worker = watchdog.Watchdog(watchdog.connect("127.0.0.1", port, 5), 1, 2, Verdicts(), **FAST)
-    worker.start()
+    worker = _worker(port, 1, 2, Verdicts())
     time.sleep(0.2)
     assert worker.check_out() is True
     time.sleep(1.0)  # twice `silent`: a checked-out worker does not count as silent
