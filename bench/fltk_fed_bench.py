@@ -23,7 +23,7 @@ def trainer_config(spec: Spec) -> dict[str, Any]:
     """The job's config.json, every optional field left to the schema's defaults."""
     import jsonschema
 
-    from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+    from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 
     config = {
         "apiVersion": "fltkc.dev/v1alpha1",

@@ -55,9 +55,9 @@ def build(
     ] = False,
 ) -> None:
     """Check, expand and render EXPERIMENT into static manifests (kubectl apply -k DIR)."""
-    from fltkc.build import build_files, plan_file
-    from fltkc.report import plan_lines
-    from fltkc.write import write_output
+    from fltkc.compile.build import build_files, plan_file
+    from fltkc.compile.plan_text import plan_lines
+    from fltkc.compile.write import write_output
 
     try:
         plan = plan_file(experiment, queue)
@@ -88,7 +88,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check EXPERIMENT (schema and semantic rules) and/or a built manifests directory."""
-    from fltkc.build import plan_file
+    from fltkc.compile.build import plan_file
 
     if experiment is None and manifests is None:
         typer.echo("give an experiment file, --manifests DIR, or both (see -h)", err=True)
@@ -104,9 +104,9 @@ def validate(
 
 
 def _check_manifests(directory: Path, crds: list[Path]) -> None:
-    from fltkc.kubeschemas import ManifestToolError
-    from fltkc.kustomization import resources_only
-    from fltkc.manifests import check_manifests
+    from fltkc.check.core_schemas import ManifestToolError
+    from fltkc.check.kubeconform import check_manifests
+    from fltkc.check.kustomization import resources_only
 
     try:
         with resources_only(directory) as listed:
@@ -128,13 +128,14 @@ def _check_manifests(directory: Path, crds: list[Path]) -> None:
 @app.command()
 def schema() -> None:
     """Print the experiment JSON Schema (Draft 2020-12)."""
-    from fltkc.resources import EXPERIMENT_SCHEMA, load_schema
+    from fltkc.contract.datafiles import EXPERIMENT_SCHEMA, load_schema
 
     typer.echo(json.dumps(load_schema(EXPERIMENT_SCHEMA), indent=2))
 
 
 def _register_run_commands() -> None:
-    from fltkc.run.cli import results_command, run_command
+    from fltkc.local.cli import run_command
+    from fltkc.results.cli import results_command
 
     app.command("run", no_args_is_help=True)(run_command)
     app.command("results", no_args_is_help=True)(results_command)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fltkc.kubeschemas import ManifestToolError
-from fltkc.manifests import ManifestReport, check_manifests, find_kubeconform
+from fltkc.check.core_schemas import ManifestToolError
+from fltkc.check.kubeconform import ManifestReport, check_manifests, find_kubeconform
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -6,8 +6,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from fltkc.contract.env import read_env
 from trainer.config import load_config
-from trainer.env import read_env
 from trainer.errors import PeerLost, UsageError, report
 
 

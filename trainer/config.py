@@ -12,8 +12,8 @@ from typing import Any
 
 import jsonschema
 
-from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
-from trainer.env import TrainerEnv
+from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.env import TrainerEnv
 from trainer.errors import UsageError
 
 # Fields the schema leaves optional but a particular choice needs; the compiler resolves them.

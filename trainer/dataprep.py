@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fltkc import workload_contract as wc
+from fltkc import contract
 
 PROG = "fltk-dataprep"
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100", "reddit")
@@ -32,7 +32,7 @@ class PrepError(Exception):
 
 
 def marker(data_dir: Path, name: str) -> Path:
-    return data_dir / wc.READY_DIR / f"{name}{wc.READY_SUFFIX}"
+    return data_dir / contract.READY_DIR / f"{name}{contract.READY_SUFFIX}"
 
 
 def dataset_files(name: str, data_dir: Path) -> list[tuple[Path, str | None]]:
@@ -141,10 +141,10 @@ def wait(
 
 def _dataset_mode(text: str) -> tuple[str, str]:
     name, _, mode = text.partition("=")
-    if name not in DATASETS or (mode or "check") not in wc.DATASET_MODES:
+    if name not in DATASETS or (mode or "check") not in contract.DATASET_MODES:
         raise argparse.ArgumentTypeError(
             f"{text!r}: use NAME[=MODE], NAME one of {', '.join(DATASETS)}, "
-            f"MODE one of {', '.join(wc.DATASET_MODES)}"
+            f"MODE one of {', '.join(contract.DATASET_MODES)}"
         )
     return name, mode or "check"
 
@@ -154,7 +154,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     prep = sub.add_parser("prepare", help="make datasets ready on the data volume")
     prep.add_argument("--data-dir", type=Path, required=True)
-    prep.add_argument("--baked-dir", type=Path, default=Path(wc.BAKED_DATA_DIR))
+    prep.add_argument("--baked-dir", type=Path, default=Path(contract.BAKED_DATA_DIR))
     prep.add_argument("datasets", nargs="+", type=_dataset_mode, metavar="NAME[=MODE]")
     waiter = sub.add_parser("wait", help="block until datasets are ready")
     waiter.add_argument("--data-dir", type=Path, required=True)

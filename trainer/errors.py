@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from fltkc.contract import EXIT_PEER_LOST, EXIT_USAGE
+from fltkc.contract import EXIT_PEER_LOST
+from fltkc.contract.errors import UsageError
+
+__all__ = ["PeerLost", "UsageError", "report"]
 
 PROG = "fltk-trainer"
 
@@ -12,12 +15,6 @@ PROG = "fltk-trainer"
 def report(message: str) -> None:
     """The one line a failed trainer leaves on stderr."""
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
-
-
-class UsageError(Exception):
-    """Bad env or config: main() prints the message as one line and exits with EXIT_USAGE."""
-
-    exit_code = EXIT_USAGE
 
 
 class PeerLost(Exception):

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fltkc import contract
-from fltkc import workload_contract as wc
 
 PROG = "fltk-release"
-LABEL_QUEUE = "kueue.x-k8s.io/queue-name"
-RESOURCE = (wc.PYTORCHJOB_GROUP, wc.PYTORCHJOB_VERSION)
+LABEL_QUEUE = contract.LABEL_QUEUE
+RESOURCE = (contract.PYTORCHJOB_GROUP, contract.PYTORCHJOB_VERSION)
 STATE_VERSION = 1
 
 
@@ -186,7 +185,7 @@ class Releaser:
         selector = f"{contract.LABEL_EXPERIMENT}={s.experiment}"
         listed = self._call(
             "list_namespaced_custom_object",
-            *RESOURCE, s.namespace, wc.PYTORCHJOB_PLURAL, label_selector=selector,
+            *RESOURCE, s.namespace, contract.PYTORCHJOB_PLURAL, label_selector=selector,
         )  # fmt: skip
         names = {item["metadata"]["name"] for item in (listed or {}).get("items", [])}
         known = sum(e.name in names for e in s.schedule)
@@ -198,7 +197,7 @@ class Releaser:
     def _handle(self, entry: Entry, now: float) -> bool:
         """Release or record one due job; False when it does not exist yet (retry later)."""
         s = self.settings
-        args = (*RESOURCE, s.namespace, wc.PYTORCHJOB_PLURAL, entry.name)
+        args = (*RESOURCE, s.namespace, contract.PYTORCHJOB_PLURAL, entry.name)
         job = self._call("get_namespaced_custom_object", *args)
         if job is None:
             self.log(f"{PROG}: {entry.name} is due but does not exist yet; retrying")
@@ -240,7 +239,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--schedule", type=Path, required=True)
     parser.add_argument("--state", type=Path, required=True)
     parser.add_argument("--experiment", required=True)
-    parser.add_argument("--namespace", default=os.environ.get(wc.ENV_NAMESPACE))
+    parser.add_argument("--namespace", default=os.environ.get(contract.ENV_NAMESPACE))
     parser.add_argument("--queue", default=None, help="Kueue LocalQueue: label instead of resume")
     parser.add_argument("--poll-seconds", type=float, default=5.0)
     return parser.parse_args(argv)
@@ -261,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     if not args.namespace:
         print(
-            f"{PROG}: error: no namespace; set {wc.ENV_NAMESPACE} or --namespace", file=sys.stderr
+            f"{PROG}: error: no namespace; set {contract.ENV_NAMESPACE} or --namespace",
+            file=sys.stderr,
         )
         return contract.EXIT_USAGE
     try:

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import torch.distributed as dist
 
+from fltkc.contract.env import TrainerEnv
 from trainer import watchdog
-from trainer.env import TrainerEnv
 from trainer.errors import PeerLost, report
 
 RETRY_SECONDS = 1.0

@@ -11,10 +11,10 @@ from typing import Any
 import torch
 
 from fltkc import contract
+from fltkc.contract.env import TrainerEnv
 from trainer import rendezvous
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import TrainerConfig
-from trainer.env import TrainerEnv
 from trainer.errors import UsageError
 from trainer.metrics import Progress, RunLog, StepRecord, result_json
 from trainer.seeding import derive_seed, make_deterministic, seed_everything

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fltkc.results.metrics import JobMetrics, RunMetrics, load_run
 from fltkc.results.plots import plot_run
+from fltkc.results.records import JobMetrics, RunMetrics, load_run
 from fltkc.results.table import Row, format_table, summarize, write_csv
 
 __all__ = [

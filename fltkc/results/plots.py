@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fltkc.results.metrics import JobMetrics, RunMetrics
+from fltkc.results.records import JobMetrics, RunMetrics
 
 _STATUS_COLOURS = {"succeeded": "tab:green", "failed": "tab:red", "interrupted": "tab:orange"}
 

@@ -8,7 +8,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from fltkc.results.metrics import JobMetrics, Record
+from fltkc.results.records import JobMetrics, Record
 
 Cell = str | int | float | None
 

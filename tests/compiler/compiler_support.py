@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fltkc.build import build_files, plan_file
+from fltkc.compile.build import build_files, plan_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"

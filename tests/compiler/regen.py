@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from compiler_support import EXAMPLES, GOLDEN_DIR, build_example  # noqa: E402
 
-from fltkc.write import write_output  # noqa: E402
+from fltkc.compile.write import write_output  # noqa: E402
 
 
 def main(names: list[str]) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from compiler_support import BAD_DIR
 
-from fltkc.build import plan_file
+from fltkc.compile.build import plan_file
+from fltkc.compile.expand import expand
+from fltkc.compile.load import load
+from fltkc.compile.validate import validate
 from fltkc.errors import CompileError
-from fltkc.expand import expand
-from fltkc.load import load
-from fltkc.validate import validate
 
 BAD = sorted(BAD_DIR.glob("*.yaml"))
 

@@ -107,7 +107,7 @@ def test_unknown_backend_is_a_one_line_error(
 
 def test_compiler_never_imports_torch(tmp_path: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from fltkc.build import build; "
+        "import sys; from pathlib import Path; from fltkc.compile.build import build; "
         f"build(Path({str(EXAMPLES_DIR / 'reference.yaml')!r}), Path({str(tmp_path / 'o')!r})); "
         "import fltkc.cli; "
         "assert 'torch' not in sys.modules, 'torch imported'; "

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from compiler_support import EXAMPLES_DIR, read_dir
 
-from fltkc.arrivals import arrival_offsets, derive_seed
-from fltkc.build import build, plan_file
+from fltkc.compile.arrivals import arrival_offsets, plan_seed
+from fltkc.compile.build import build, plan_file
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
@@ -59,6 +59,6 @@ def test_seed_changes_arrivals_and_job_seeds(tmp_path: Path) -> None:
 
 def test_derived_seeds_are_stable_numbers() -> None:
     # Pinned: the derivation is part of reproducibility across machines and Python versions.
-    assert derive_seed(42, "job", "t", 0, 0, 0) == derive_seed(42, "job", "t", 0, 0, 0)
-    assert derive_seed(0, "arrivals", "x") == 2489741536  # sha256(b'[0, "arrivals", "x"]')[:4]
-    assert 0 <= derive_seed(2**32 - 1, "job", "t", 9, 9, 9) < 2**32
+    assert plan_seed(42, "job", "t", 0, 0, 0) == plan_seed(42, "job", "t", 0, 0, 0)
+    assert plan_seed(0, "arrivals", "x") == 2489741536  # sha256(b'[0, "arrivals", "x"]')[:4]
+    assert 0 <= plan_seed(2**32 - 1, "job", "t", 9, 9, 9) < 2**32

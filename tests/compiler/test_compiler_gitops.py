@@ -11,11 +11,11 @@ import yaml
 from compiler_support import EXAMPLES, EXAMPLES_DIR, GOLDEN_DIR, read_dir
 from typer.testing import CliRunner
 
-from fltkc.build import build_files, plan_file
+from fltkc.check.kustomization import UNLISTED_MANIFESTS
 from fltkc.cli import app
-from fltkc.kustomization import UNLISTED_MANIFESTS
-from fltkc.quantity import parse
-from fltkc.workloads import dataset_modes
+from fltkc.compile.build import build_files, plan_file
+from fltkc.compile.plan_workloads import dataset_modes
+from fltkc.compile.quantity import parse
 
 RELEASE_RULES = [{"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"],
                   "verbs": ["get", "list", "patch"]}]  # fmt: skip

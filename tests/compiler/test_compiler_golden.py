@@ -15,8 +15,8 @@ from compiler_support import EXAMPLES, GOLDEN_DIR, build_example, read_dir
 from jsonschema import Draft202012Validator
 
 from fltkc import contract
-from fltkc.kustomization import UNLISTED_MANIFESTS
-from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.check.kustomization import UNLISTED_MANIFESTS
+from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 
 REGEN = "python -m tests.compiler.regen"
 
@@ -167,7 +167,7 @@ def test_restricted_check_catches_a_baseline_pod(tmp_path: Path) -> None:
     """The check above can fail: a baseline build breaks it."""
     from compiler_support import EXAMPLES_DIR
 
-    from fltkc.build import build_files, plan_file
+    from fltkc.compile.build import build_files, plan_file
 
     text = (EXAMPLES_DIR / "quickstart.yaml").read_text()
     text = text.replace("  seed: 42\n", "  seed: 42\n  security: {podSecurity: baseline}\n")

@@ -9,8 +9,8 @@ from compiler_support import EXAMPLES, GOLDEN_DIR
 from k8s_tools import assert_valid_manifests, kubeconform_binary, pytorchjob_crd
 from typer.testing import CliRunner
 
+from fltkc.check.kustomization import resources_only
 from fltkc.cli import app
-from fltkc.kustomization import resources_only
 
 # PersistentVolumeClaims + ConfigMaps (one per job and the schedule) + PyTorchJobs
 # + the data-preparation Job + the release Job, ServiceAccount, Role and RoleBinding

@@ -10,10 +10,10 @@ from compiler_support import EXAMPLES_DIR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fltkc.compile.expand import expand
+from fltkc.compile.load import load_text
+from fltkc.compile.validate import validate
 from fltkc.errors import CompileError
-from fltkc.expand import expand
-from fltkc.load import load_text
-from fltkc.validate import validate
 
 QUICKSTART = yaml.safe_load((EXAMPLES_DIR / "quickstart.yaml").read_text())
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,7 +106,7 @@ json_values = st.recursive(
 @SETTINGS
 @given(st.dictionaries(json_keys, json_values, max_size=5))
 def test_yaml_writer_round_trips(obj: dict[str, Any]) -> None:
-    from fltkc.serialize import to_yaml
+    from fltkc.compile.emit import to_yaml
 
     text = to_yaml(obj)
     assert yaml.safe_load(text) == (obj or None)

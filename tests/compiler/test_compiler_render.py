@@ -8,8 +8,8 @@ import pytest
 import yaml
 from compiler_support import EXAMPLES, EXAMPLES_DIR, build_example
 
-from fltkc.build import build_files, plan_file
-from fltkc.jsonnet_backend import TemplateError, evaluate, search_path
+from fltkc.compile.build import build_files, plan_file
+from fltkc.compile.jsonnet_eval import TemplateError, evaluate, search_path
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from compiler_support import EXAMPLES_DIR
 
-from fltkc import render
-from fltkc.build import plan_file
-from fltkc.expand import Plan
-from fltkc.jsonnet_backend import TemplateError, evaluate, map_forked, search_path
-from fltkc.serialize import yaml_documents
-from fltkc.workloads import workloads_document
+from fltkc.compile import render
+from fltkc.compile.build import plan_file
+from fltkc.compile.emit import yaml_documents
+from fltkc.compile.expand import Plan
+from fltkc.compile.jsonnet_eval import TemplateError, evaluate, map_forked, search_path
+from fltkc.compile.plan_workloads import workloads_document
 
 MULTI_JOB = ["reference", "sweep-fedprox", "federated-mnist-dirichlet"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fltkc.defaults import complete_config
-from fltkc.experiment import TRAINING_KEYS, resolve_hardware, toleration
-from fltkc.quantity import canonicalize
-from fltkc.resources import EXPERIMENT_SCHEMA, TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.compile.experiment import TRAINING_KEYS, resolve_hardware, toleration
+from fltkc.compile.quantity import canonicalize
+from fltkc.contract.datafiles import EXPERIMENT_SCHEMA, TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.defaults import complete_config
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from compiler_support import BAD_DIR, EXAMPLES_DIR, read_dir
 
-from fltkc.build import build
+from fltkc.compile.build import build
+from fltkc.compile.jsonnet_eval import TemplateError
+from fltkc.compile.write import OutputError, write_output
 from fltkc.errors import CompileError
-from fltkc.jsonnet_backend import TemplateError
-from fltkc.write import OutputError, write_output
 
 
 def test_failed_build_leaves_previous_output_untouched(tmp_path: Path) -> None:

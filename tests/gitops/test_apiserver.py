@@ -147,7 +147,7 @@ def test_pod_security_warning_check_can_fail(
     """The warning check above can fail: a baseline build's release Job draws a warning."""
     from compiler_support import EXAMPLES_DIR
 
-    from fltkc.build import build_files, plan_file
+    from fltkc.compile.build import build_files, plan_file
 
     text = (EXAMPLES_DIR / "quickstart.yaml").read_text()
     text = text.replace("  seed: 42\n", "  seed: 42\n  security: {podSecurity: baseline}\n")

@@ -12,7 +12,7 @@ from k8s_tools import schema_cache_dir
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
 
-from fltkc.kubeschemas import (
+from fltkc.check.core_schemas import (
     DEFAULT_KUBERNETES_VERSION,
     ManifestToolError,
     core_schema,

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 from k8s_tools import check, pytorchjob_crd
 
-from fltkc.crd import convert_openapi, crd_schemas, write_crd_schemas
-from fltkc.kubeschemas import ManifestToolError, kind_suffix, schema_filename
+from fltkc.check.core_schemas import ManifestToolError, kind_suffix, schema_filename
+from fltkc.check.crd_schemas import convert_openapi, crd_schemas, write_crd_schemas
 
 WIDGET_CRDS = """\
 apiVersion: apiextensions.k8s.io/v1

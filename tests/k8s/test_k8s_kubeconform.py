@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from k8s_tools import assert_valid_manifests, check, kubeconform_binary, schema_cache_dir
 
-from fltkc.manifests import KUBECONFORM_INSTALL, ManifestToolError, check_manifests
+from fltkc.check.kubeconform import KUBECONFORM_INSTALL, ManifestToolError, check_manifests
 
 PYTORCHJOB = """\
 apiVersion: kubeflow.org/v1

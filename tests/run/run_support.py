@@ -10,7 +10,8 @@ from typing import Any
 import typer
 
 from fltkc import contract
-from fltkc.run.cli import results_command, run_command
+from fltkc.local.cli import run_command
+from fltkc.results.cli import results_command
 
 STANDIN = (Path(__file__).parent / "standin_trainer.py").read_text(encoding="utf-8")
 

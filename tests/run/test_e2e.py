@@ -14,9 +14,9 @@ from run_support import make_app
 from typer.testing import CliRunner
 
 from fltkc import contract
-from fltkc.results.metrics import last_metric
-from fltkc.run import RunOptions, run_experiment
-from fltkc.run.supervisor import JobRun
+from fltkc.local import RunOptions, run_experiment
+from fltkc.local.supervisor import JobRun
+from fltkc.results.records import last_metric
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"

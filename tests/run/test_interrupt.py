@@ -15,7 +15,8 @@ from run_support import LOGS_CLAIM, WriteOut, replica_records
 ROOT = Path(__file__).resolve().parents[2]
 CLI = """
 import typer
-from fltkc.run.cli import results_command, run_command
+from fltkc.local.cli import run_command
+from fltkc.results.cli import results_command
 app = typer.Typer()
 app.command("run")(run_command)
 app.command("results")(results_command)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from run_support import WriteOut
 
-from fltkc.run.localize import Placement
-from fltkc.run.manifests import read_out_dir
-from fltkc.run.progress import Progress
-from fltkc.run.supervisor import JobRun
+from fltkc.local.localize import Placement
+from fltkc.local.outdir import read_out_dir
+from fltkc.local.progress import Progress
+from fltkc.local.supervisor import JobRun
 
 FAST = {"steps": 1, "sleep": 0.01}
 

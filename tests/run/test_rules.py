@@ -9,11 +9,11 @@ import yaml
 from run_support import WriteOut, job_manifest, make_app
 from typer.testing import CliRunner
 
-from fltkc.run import ManifestError, RunOptions, read_out_dir, run_experiment
-from fltkc.run.localize import expand_refs, operator_env, rewrite_path
-from fltkc.run.manifests import parse_job
-from fltkc.run.scheduler import Pending, admit, due_time
-from fltkc.run.supervisor import container_exit_code, restartable
+from fltkc.local import ManifestError, RunOptions, read_out_dir, run_experiment
+from fltkc.local.localize import expand_refs, operator_env, rewrite_path
+from fltkc.local.outdir import parse_job
+from fltkc.local.scheduler import Pending, admit, due_time
+from fltkc.local.supervisor import container_exit_code, restartable
 
 FAST = {"steps": 1, "sleep": 0.01}
 

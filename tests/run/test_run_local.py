@@ -10,7 +10,7 @@ from run_support import LOGS_CLAIM, WriteOut, make_app, replica_records
 from typer.testing import CliRunner
 
 from fltkc import contract
-from fltkc.run import RunOptions, run_experiment
+from fltkc.local import RunOptions, run_experiment
 
 FAST = {"steps": 2, "sleep": 0.05}
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from trainer.federated.aggregate import Layout, aggregate, flatten, load_vector
 from trainer.federated.client import proximal_penalty
 from trainer.federated.comm import host_of

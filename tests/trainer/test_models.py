@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from trainer.data import IGNORE_INDEX, INPUT_SHAPES, NUM_CLASSES
 from trainer.models import DATASET_OF_MODEL, MODELS, build_model
 

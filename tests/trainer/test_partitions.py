@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from trainer.data import PARTITIONS, partition_dataset, partition_stats
 
 ALL = [

@@ -13,9 +13,9 @@ import torch
 import trainer_helpers as h
 from torch import nn
 
+from fltkc.contract.env import read_env
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import load_config
-from trainer.env import read_env
 from trainer.errors import UsageError
 from trainer.loops import evaluate
 from trainer.metrics import Progress, StepRecord, truncate_metrics

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from fltkc.contract.datafiles import resource_dir
 from fltkc.errors import FltkcError
-from fltkc.resources import resource_dir
 
 BACKEND_ENV = "FLTKC_JSONNET"
 DEFAULT_BACKEND = "rjsonnet"
@@ -31,7 +31,7 @@ def _rjsonnet(name: str, code: str, imports: Callable[..., Any], **args: Any) ->
 
     # jrsonnet's cycle collector costs more than the evaluation itself and frees little (the
     # result is live until manifested); large plans are evaluated in chunks by short-lived
-    # forked processes instead (fltkc.render), whose memory goes back when they exit.
+    # forked processes instead (fltkc.compile.render), whose memory goes back when they exit.
     # The stub lacks `gc`; the binding takes it (help(rjsonnet)).
     evaluate_snippet: Callable[..., str] = rjsonnet.evaluate_snippet
     return evaluate_snippet(name, code, import_callback=callback, gc=False, **args)

@@ -9,12 +9,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from fltkc.arrivals import read_traces
+from fltkc.compile.arrivals import read_traces
+from fltkc.compile.experiment import Experiment, build_experiment
+from fltkc.compile.load import Source
+from fltkc.compile.rules import semantic_diagnostics
+from fltkc.contract.datafiles import EXPERIMENT_SCHEMA, load_schema
 from fltkc.errors import CompileError, Diagnostic
-from fltkc.experiment import Experiment, build_experiment
-from fltkc.load import Source
-from fltkc.resources import EXPERIMENT_SCHEMA, load_schema
-from fltkc.semantics import semantic_diagnostics
 
 _TYPE_NAMES = {
     "object": "a mapping",

@@ -1,4 +1,4 @@
-"""`fltkc run`: execute a built experiment's PyTorchJobs as local processes."""
+"""The local runner (`fltkc run`): a built experiment's jobs as local processes."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Any
 # Imported on first use (PEP 562), so that registering the CLI commands in fltkc.cli does not
 # load the runner into every `fltkc build`.
 _EXPORTS = {
-    "JobOutcome": "fltkc.run.record",
-    "ManifestError": "fltkc.run.manifests",
-    "OutDir": "fltkc.run.manifests",
-    "RunOptions": "fltkc.run.runner",
-    "RunResult": "fltkc.run.record",
-    "read_out_dir": "fltkc.run.manifests",
-    "run_experiment": "fltkc.run.runner",
+    "JobOutcome": "fltkc.local.record",
+    "ManifestError": "fltkc.local.outdir",
+    "OutDir": "fltkc.local.outdir",
+    "RunOptions": "fltkc.local.runner",
+    "RunResult": "fltkc.local.record",
+    "read_out_dir": "fltkc.local.outdir",
+    "run_experiment": "fltkc.local.runner",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import yaml
 
-from fltkc.crd import write_crd_schemas
-from fltkc.kubeschemas import (
+from fltkc.check.core_schemas import (
     DEFAULT_KUBERNETES_VERSION,
     SCHEMA_TEMPLATE,
     ManifestToolError,
     default_cache_dir,
     write_core_schemas,
 )
+from fltkc.check.crd_schemas import write_crd_schemas
 
 __all__ = ["ManifestReport", "ManifestToolError", "check_manifests", "find_kubeconform"]
 

@@ -6,14 +6,15 @@ import dataclasses
 import re
 from pathlib import Path
 
+from fltkc.compile.emit import package_files
+from fltkc.compile.expand import Plan, expand
+from fltkc.compile.load import Source, load
+from fltkc.compile.plan import schedule_json
+from fltkc.compile.plan_workloads import workloads_document
+from fltkc.compile.render import render_documents
+from fltkc.compile.validate import validate
+from fltkc.compile.write import write_output
 from fltkc.errors import CompileError, Diagnostic
-from fltkc.expand import Plan, expand
-from fltkc.load import Source, load
-from fltkc.render import render_documents, schedule_json
-from fltkc.serialize import package_files
-from fltkc.validate import validate
-from fltkc.workloads import workloads_document
-from fltkc.write import write_output
 
 # Rendered but not listed in kustomization.yaml: the Argo CD Application points at the built
 # directory, so syncing that directory must not create (or prune) the Application itself.

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from fltkc.results.metrics import last_metric
-from fltkc.run.supervisor import FINAL, JobRun
+from fltkc.local.supervisor import FINAL, JobRun
+from fltkc.results.records import last_metric
 
 REFRESH_SECONDS = 0.5
 _HEADER = ("job", "state", "progress", "accuracy", "restarts", "elapsed")

@@ -1,4 +1,4 @@
-"""Render stage: the plan as one JSON document, evaluated by the Jsonnet templates into objects."""
+"""Render stage: the plan document evaluated by the Jsonnet templates, in chunks for large plans."""
 
 from __future__ import annotations
 
@@ -10,29 +10,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from fltkc import __version__, contract
-from fltkc.expand import Job, Plan
-from fltkc.experiment import Experiment, Hardware
-from fltkc.jsonnet_backend import (
+from fltkc.compile.emit import yaml_documents, yaml_of_json
+from fltkc.compile.expand import Plan
+from fltkc.compile.jsonnet_eval import (
     backend_name,
     evaluate,
     evaluate_snippet,
     map_forked,
     search_path,
 )
-from fltkc.serialize import yaml_documents, yaml_of_json
+from fltkc.compile.plan import experiment_labels, job_body, job_head, plan_document, plan_head
 
 MAIN_TEMPLATE = "main.jsonnet"
-LABEL_QUEUE = "kueue.x-k8s.io/queue-name"
-ANNOTATION_FLUX_SSA = "kustomize.toolkit.fluxcd.io/ssa"
-_CONTRACT = {
-    "command": list(contract.TRAINER_COMMAND),
-    "containerName": contract.CONTAINER_NAME,
-    "portName": contract.PORT_NAME,
-    "port": contract.DEFAULT_MASTER_PORT,
-    "configMountDir": contract.CONFIG_MOUNT_DIR,
-    "configKey": contract.CONFIG_KEY,
-}
 # A chunk's Jsonnet heap grows by ~140 KB per job rendered plus ~7 KB per job of the plan (all
 # object names are derived in every chunk, ~13 us a job) and is only dropped with its process:
 # at most MAX_JOBS_PER_CHUNK jobs (a worker near 150 MB at 10,000 jobs), at least
@@ -110,16 +99,16 @@ def _chunk_renderer(
     """`select` -> main.jsonnet's file stems ("names"), or their objects as JSON texts."""
     exp = plan.experiment
     labels = experiment_labels(exp)
-    head = {**_plan_head(plan), **sections}
-    rows = [[row[key] for key in JOB_HEAD] for row in map(_job_head, plan.jobs)]
+    head = {**plan_head(plan), **sections}
+    rows = [[row[key] for key in JOB_HEAD] for row in map(job_head, plan.jobs)]
     spine = json.dumps({"plan": head, "rows": rows}, sort_keys=True, separators=(",", ":"))
 
-    def job_body(index: float) -> str:
+    def body_of(index: float) -> str:
         # JSON text: std.parseJson builds it several times faster than rjsonnet converts a dict.
-        body = _job_body(exp, labels, plan.jobs[int(index)])
+        body = job_body(exp, labels, plan.jobs[int(index)])
         return json.dumps(body, separators=(",", ":"))
 
-    natives = {"fltkcJobBody": (("index",), job_body)}
+    natives = {"fltkcJobBody": (("index",), body_of)}
 
     def render_chunk(select: str | list[str]) -> Any:
         tla = {"spine": spine, "select": json.dumps(select)}
@@ -148,121 +137,3 @@ def _driver() -> str:
 
 
 _DRIVER = _driver()
-
-
-def experiment_labels(experiment: Experiment) -> dict[str, str]:
-    """Labels on every object of the experiment (user labels first, ours win)."""
-    return {
-        **experiment.labels,
-        "app.kubernetes.io/name": "fltkc",
-        "app.kubernetes.io/instance": experiment.name,
-        "app.kubernetes.io/managed-by": "fltkc",
-        "app.kubernetes.io/version": __version__,
-        contract.LABEL_EXPERIMENT: experiment.name,
-    }
-
-
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """The plan in the shape the templates read (see templates/main.jsonnet)."""
-    exp = plan.experiment
-    labels = experiment_labels(exp)
-    jobs = [{**_job_head(job), **_job_body(exp, labels, job)} for job in plan.jobs]
-    return {**_plan_head(plan), "jobs": jobs}
-
-
-def _plan_head(plan: Plan) -> dict[str, Any]:
-    """Every field of the plan document but `jobs`."""
-    exp = plan.experiment
-    volumes = [
-        {
-            "role": v.role,
-            "claimName": v.claim_name,
-            "create": v.create,
-            "size": v.size,
-            "storageClassName": v.storage_class,
-            "accessModes": list(v.access_modes),
-            "mountPath": v.mount_path,
-        }
-        for v in (exp.logs, exp.data)
-    ]
-    return {
-        "contract": _CONTRACT,
-        "experiment": {
-            "name": exp.name,
-            "namespace": exp.namespace,
-            "labels": experiment_labels(exp),
-            "image": exp.image,
-            "imagePullPolicy": exp.pull_policy,
-            "podSecurity": exp.pod_security,
-            "runAsUser": exp.run_as_user,
-            "fsGroup": exp.fs_group,
-        },
-        "volumes": volumes,
-        "schedule": {
-            "name": f"{exp.name}-schedule",
-            "key": contract.SCHEDULE_FILE,
-            "json": schedule_json(plan),
-        },
-    }
-
-
-def schedule_json(plan: Plan) -> str:
-    """out/schedule.json and the schedule ConfigMap's content (compact: ConfigMaps hold 1 MiB)."""
-    return json.dumps(plan.schedule(), sort_keys=True, separators=(",", ":")) + "\n"
-
-
-def config_json(job: Job) -> str:
-    """A job's trainer config as stored in its ConfigMap."""
-    return json.dumps(job.config, sort_keys=True, indent=2) + "\n"
-
-
-def _hardware(hw: Hardware) -> dict[str, Any]:
-    return {
-        "requests": dict(hw.requests),
-        "limits": dict(hw.limits),
-        "nodeSelector": dict(hw.node_selector),
-        "tolerations": [dict(t) for t in hw.tolerations],
-        "priorityClassName": hw.priority_class,
-    }
-
-
-def _job_head(job: Job) -> dict[str, Any]:
-    """A job's scalar fields (JOB_HEAD)."""
-    return {
-        "name": job.name,
-        "configMap": f"{job.name}-config",
-        "restartPolicy": job.restart_policy,
-        "backoffLimit": job.backoff_limit,
-        "suspend": job.suspend,
-        "workers": job.workers,
-    }
-
-
-def _job_body(exp: Experiment, labels: Mapping[str, str], job: Job) -> dict[str, Any]:
-    """The rest of a job's fields (JOB_BODY)."""
-    annotations = {contract.ANNOTATION_ARRIVAL: _decimal(job.offset_seconds)}
-    if job.suspend:
-        # Released on schedule by flipping suspend; Flux must not flip it back.
-        annotations[ANNOTATION_FLUX_SSA] = "IfNotPresent"
-    env = {
-        contract.ENV_CONFIG: contract.CONFIG_PATH,
-        contract.ENV_LOG_DIR: f"{exp.logs.mount_path.rstrip('/')}/{exp.name}/{job.name}",
-        contract.ENV_DATA_DIR: exp.data.mount_path,
-        contract.ENV_JOB_NAME: job.name,
-        contract.ENV_SEED: str(job.seed),
-    }
-    return {
-        "configJson": config_json(job),
-        "labels": {**labels, contract.LABEL_TASK: job.task, contract.LABEL_JOB: job.name},
-        "jobLabels": {LABEL_QUEUE: exp.queue_name} if exp.queue_name else {},
-        "annotations": annotations,
-        "env": [{"name": name, "value": env[name]} for name in contract.COMPILER_ENV],
-        "master": _hardware(job.master),
-        "worker": _hardware(job.worker),
-    }
-
-
-def _decimal(seconds: float) -> str:
-    """A decimal string without exponent or trailing zeros: 12.5 -> "12.5", 3.0 -> "3"."""
-    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
-    return text or "0"

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fltkc.run.localize import Placement, localize
-from fltkc.run.manifests import ManifestError, OutDir, read_out_dir
-from fltkc.run.record import RunInfo, RunResult, outcome, write_record
-from fltkc.run.scheduler import Pending, admit, due_time
-from fltkc.run.supervisor import FINAL, JobRun
+from fltkc.local.localize import Placement, localize
+from fltkc.local.outdir import ManifestError, OutDir, read_out_dir
+from fltkc.local.record import RunInfo, RunResult, outcome, write_record
+from fltkc.local.scheduler import Pending, admit, due_time
+from fltkc.local.supervisor import FINAL, JobRun
 
 OnUpdate = Callable[[Sequence[JobRun], float], None]
 POLL_SECONDS = 0.1
@@ -39,7 +39,7 @@ def default_slots() -> int:
 
 def _build(experiment: Path, out_dir: Path) -> Path:
     """Compile the experiment with fltkc build's pipeline (its errors are FltkcErrors)."""
-    from fltkc.build import build
+    from fltkc.compile.build import build
 
     build(experiment, out_dir)
     return out_dir

@@ -9,8 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
-from fltkc.run.localize import LocalJob, Placement, ProcessSpec, localize
-from fltkc.run.manifests import JobSpec, RestartPolicy
+from fltkc.local.localize import LocalJob, Placement, ProcessSpec, localize
+from fltkc.local.outdir import JobSpec, RestartPolicy
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "interrupted"]
 FINAL: tuple[JobStatus, ...] = ("succeeded", "failed", "interrupted")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from fltkc.compile.emit import KUSTOMIZATION
 from fltkc.errors import FltkcError
-from fltkc.serialize import KUSTOMIZATION
 
 
 class KustomizationError(FltkcError):
@@ -38,7 +38,7 @@ def listed_resources(directory: Path) -> list[Path]:
     return files
 
 
-# Manifests fltkc writes beside the kustomization but not into it (fltkc.build): validated too.
+# Written beside the kustomization but not listed in it (see fltkc.compile.build): validated too.
 UNLISTED_MANIFESTS = ("argocd-application.yaml",)
 
 

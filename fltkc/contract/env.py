@@ -1,4 +1,8 @@
-"""Read the operator's and the compiler's environment variables into one frozen value."""
+"""The one env reader: the operator's and the compiler's variables as a pod sees them, frozen.
+
+The trainer runs it in every pod; the local runner and the control-plane tests feed it the env
+they inject or find, so both sides agree on rank and world size by construction.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fltkc import contract
-from trainer.errors import UsageError
+from fltkc.contract.errors import UsageError
 
 
 @dataclass(frozen=True)

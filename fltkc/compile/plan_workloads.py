@@ -10,13 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from fltkc import contract
-from fltkc import workload_contract as wc
-from fltkc.expand import Job, Plan
-from fltkc.experiment import DEFAULT_PROFILE, Experiment, Hardware, resolve_hardware
-from fltkc.quantity import Quantity, canonical, parse
-from fltkc.render import experiment_labels
+from fltkc.compile.expand import Job, Plan
+from fltkc.compile.experiment import DEFAULT_PROFILE, Experiment, Hardware, resolve_hardware
+from fltkc.compile.plan import experiment_labels
+from fltkc.compile.quantity import Quantity, canonical, parse
 
-LABEL_COMPONENT = "app.kubernetes.io/component"
 # Small fixed sizes: the release polls the API, the wait is a stat loop, TensorBoard reads logs;
 # data preparation unpacks archives (CIFAR's tarball is 170 MB).
 RELEASE_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
@@ -47,7 +45,7 @@ def workloads_document(plan: Plan) -> dict[str, Any]:
 
 
 def _labels(exp: Experiment, component: str) -> dict[str, str]:
-    return {**experiment_labels(exp), LABEL_COMPONENT: component}
+    return {**experiment_labels(exp), contract.LABEL_COMPONENT: component}
 
 
 def _placement(exp: Experiment) -> dict[str, Any]:
@@ -62,7 +60,7 @@ def _placement(exp: Experiment) -> dict[str, Any]:
 
 def state_path(exp: Experiment) -> str:
     """Where the release keeps its start time and records."""
-    return f"{exp.logs.mount_path.rstrip('/')}/{exp.name}/{wc.RELEASE_STATE_FILE}"
+    return f"{exp.logs.mount_path.rstrip('/')}/{exp.name}/{contract.RELEASE_STATE_FILE}"
 
 
 def release_section(plan: Plan) -> dict[str, Any] | None:
@@ -71,8 +69,8 @@ def release_section(plan: Plan) -> dict[str, Any] | None:
     if not any(job.suspend for job in plan.jobs):
         return None
     command = [
-        "python", "-m", wc.RELEASE_MODULE,
-        "--schedule", f"{wc.SCHEDULE_MOUNT_DIR}/{contract.SCHEDULE_FILE}",
+        "python", "-m", contract.RELEASE_MODULE,
+        "--schedule", f"{contract.SCHEDULE_MOUNT_DIR}/{contract.SCHEDULE_FILE}",
         "--state", state_path(exp),
         "--experiment", exp.name,
         "--poll-seconds", str(RELEASE_POLL_SECONDS),
@@ -83,14 +81,14 @@ def release_section(plan: Plan) -> dict[str, Any] | None:
         "name": f"{exp.name}-release",
         "labels": _labels(exp, "release"),
         "command": command,
-        "scheduleMountDir": wc.SCHEDULE_MOUNT_DIR,
-        "namespaceEnv": wc.ENV_NAMESPACE,
+        "scheduleMountDir": contract.SCHEDULE_MOUNT_DIR,
+        "namespaceEnv": contract.ENV_NAMESPACE,
         "resources": RELEASE_RESOURCES,
         "rules": [
             {
-                "apiGroups": [wc.PYTORCHJOB_GROUP],
-                "resources": [wc.PYTORCHJOB_PLURAL],
-                "verbs": list(wc.RELEASE_VERBS),
+                "apiGroups": [contract.PYTORCHJOB_GROUP],
+                "resources": [contract.PYTORCHJOB_PLURAL],
+                "verbs": list(contract.RELEASE_VERBS),
             }
         ],
     }
@@ -117,7 +115,14 @@ def dataset_modes(jobs: Iterable[Job]) -> dict[str, str]:
 def _dataprep(exp: Experiment, datasets: Mapping[str, str]) -> dict[str, Any] | None:
     if not datasets:
         return None
-    command = ["python", "-m", wc.DATAPREP_MODULE, "prepare", "--data-dir", exp.data.mount_path]
+    command = [
+        "python",
+        "-m",
+        contract.DATAPREP_MODULE,
+        "prepare",
+        "--data-dir",
+        exp.data.mount_path,
+    ]
     return {
         "name": f"{exp.name}-dataprep",
         "labels": _labels(exp, "dataprep"),
@@ -137,7 +142,7 @@ def _wait_commands(
         for job in jobs
         if job.config["dataset"].get("source", "files") == "files"
     }
-    command = ["python", "-m", wc.DATAPREP_MODULE, "wait", "--data-dir", exp.data.mount_path]
+    command = ["python", "-m", contract.DATAPREP_MODULE, "wait", "--data-dir", exp.data.mount_path]
     return {"command": command, "resources": WAIT_RESOURCES, "jobs": waits}
 
 

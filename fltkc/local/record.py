@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fltkc.run.supervisor import JobRun, JobStatus
+from fltkc.local.supervisor import JobRun, JobStatus
 
 RUN_FILE = "run.json"
 RunStatus = str  # "running" | "succeeded" | "failed" | "interrupted"

@@ -10,15 +10,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
+from fltkc.compile.load import Source
 from fltkc.errors import Diagnostic
-from fltkc.load import Source
 
 MAX_ARRIVALS = 100_000
 _PER_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
 
-def derive_seed(seed: int, *parts: str | int) -> int:
-    """A 32-bit seed from the experiment seed and a stable tuple (no Python hash randomisation)."""
+def plan_seed(seed: int, *parts: str | int) -> int:
+    """A job's or arrival stream's 32-bit seed (FLTK_SEED) from the experiment seed and a tuple.
+
+    The trainer derives its own 63-bit seeds from this one (trainer.seeding.derive_seed).
+    """
     digest = hashlib.sha256(json.dumps([seed, *parts]).encode()).digest()
     return int.from_bytes(digest[:4], "big")
 

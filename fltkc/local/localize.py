@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fltkc import contract
-from fltkc.run.manifests import (
+from fltkc.local.outdir import (
     JobSpec,
     ManifestError,
     ReplicaSpec,

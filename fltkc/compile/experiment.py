@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fltkc import contract
-from fltkc.load import Source
-from fltkc.quantity import canonicalize
+from fltkc.compile.load import Source
+from fltkc.compile.quantity import canonicalize
 
 PodSecurity = Literal["restricted", "baseline"]
 DEFAULT_PROFILE = "default"

@@ -8,8 +8,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from fltkc.compile.emit import HEADER, KUSTOMIZATION
 from fltkc.errors import FltkcError
-from fltkc.serialize import HEADER, KUSTOMIZATION
 
 
 class OutputError(FltkcError):

@@ -1,7 +1,9 @@
-"""The contract between the compiler, the manifests it writes and the trainer that reads them.
+"""The contract: every name the compiler, the trainer, the release Job and the local runner share.
 
-Both sides import these names, so a change here is a change of the contract: the
-trainer-config schema (schemas/trainer-config.schema.json) is its other half.
+This module is the one table of env names, paths, labels, annotations and exit codes; the
+catalog of models, datasets and strategies, the defaults filler and the env reader live beside
+it in this package. A change here is a change of the contract: the trainer-config schema
+(schemas/trainer-config.schema.json) is its other half. Torch-free: the compiler imports it.
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ CHECKPOINT_FILE = "checkpoint.pt"
 PARTITION_FILE = "partition.json"
 TENSORBOARD_DIR = "tensorboard"
 
-# Exit codes shared by the CLI and the trainer.
-EXIT_USAGE = 2  # bad input: experiment file, env or config
+# Exit codes: the CLI's, the trainer's and the local runner's (README, "Exit codes").
+EXIT_FAILED = 1  # `fltkc run`: some job failed
+EXIT_USAGE = 2  # bad input: experiment file, env, config or data; never retried
+EXIT_INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
 # A lost peer: Kubeflow's ExitCode restart policy retries 128-255 and gives up on 1-127, so
 # every replica rejoins and resumes from the checkpoint while bad input stays failed.
 EXIT_PEER_LOST = 129
@@ -55,6 +59,17 @@ LABEL_EXPERIMENT = "fltkc.dev/experiment"
 LABEL_TASK = "fltkc.dev/task"
 LABEL_JOB = "fltkc.dev/job"
 ANNOTATION_ARRIVAL = "fltkc.dev/arrival-offset-seconds"  # decimal string, seconds from start
+# Kubernetes' recommended labels, on every object; users may not set these or ours.
+LABEL_APP_NAME = "app.kubernetes.io/name"
+LABEL_APP_INSTANCE = "app.kubernetes.io/instance"
+LABEL_APP_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_APP_VERSION = "app.kubernetes.io/version"
+LABEL_COMPONENT = "app.kubernetes.io/component"  # release, dataprep, tensorboard
+RESERVED_LABEL_PREFIXES = ("fltkc.dev/", "app.kubernetes.io/")
+# Kueue admits a job labelled with its LocalQueue; Flux must not revert a field we change live.
+LABEL_QUEUE = "kueue.x-k8s.io/queue-name"
+ANNOTATION_FLUX_SSA = "kustomize.toolkit.fluxcd.io/ssa"
+FLUX_SSA_CREATE_ONLY = "IfNotPresent"
 
 # The command the compiler writes on the `pytorch` container; `fltkc run` swaps "python" for
 # the running interpreter.
@@ -64,3 +79,28 @@ TRAINER_COMMAND = ("python", "-m", "trainer")
 # {"experiment": str, "seed": int, "jobs": [{"name": str, "task": str, "offsetSeconds": float,
 #   "replicas": int}, ...]} with jobs sorted by (offsetSeconds, name).
 SCHEDULE_FILE = "schedule.json"
+
+# The release and data-preparation workloads
+# `python -m <module>` in the trainer image.
+RELEASE_MODULE = "trainer.release"
+DATAPREP_MODULE = "trainer.dataprep"
+
+# The release job's state, on the logs volume: <logs mount>/<experiment>/release.json.
+RELEASE_STATE_FILE = "release.json"
+# Where the release job finds the schedule ConfigMap (key fltkc.contract.SCHEDULE_FILE).
+SCHEDULE_MOUNT_DIR = "/etc/fltk/schedule"
+# The pod's namespace (downward API): the release patches jobs there.
+ENV_NAMESPACE = "FLTK_NAMESPACE"
+
+# The PyTorchJob resource the release reads and patches (and its Role names).
+PYTORCHJOB_GROUP = "kubeflow.org"
+PYTORCHJOB_VERSION = "v1"
+PYTORCHJOB_PLURAL = "pytorchjobs"
+RELEASE_VERBS = ("get", "list", "patch")
+
+# Data preparation: <data mount>/.fltkc/<dataset>.ready once a dataset is complete.
+READY_DIR = ".fltkc"
+READY_SUFFIX = ".ready"
+# Datasets baked into the trainer image (Dockerfile ARG FLTK_DATASETS) for air-gapped clusters.
+BAKED_DATA_DIR = "/opt/fltk/datasets"
+DATASET_MODES = ("download", "check")  # fetch if missing / only verify what is there

@@ -1,4 +1,4 @@
-"""The `fltkc run` and `fltkc results` commands; the CLI registers them, only they print or exit."""
+"""The `fltkc run` command; fltkc.cli registers it, and only it prints or exits."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
+from fltkc.contract import EXIT_FAILED, EXIT_INTERRUPTED
 
 
 def _error(message: str, code: int) -> typer.Exit:
@@ -52,9 +51,9 @@ def run_command(
 ) -> None:
     """Run every PyTorchJob of an experiment as local processes, as the operator would."""
     from fltkc.errors import FltkcError
+    from fltkc.local import RunOptions, run_experiment
+    from fltkc.local.progress import Progress
     from fltkc.results import format_table, load_run, summarize
-    from fltkc.run import RunOptions, run_experiment
-    from fltkc.run.progress import Progress
 
     if not source.exists():
         raise _error(f"{source}: no such file or directory", 2)
@@ -74,33 +73,3 @@ def run_command(
         raise _error("interrupted; every replica was stopped", EXIT_INTERRUPTED)
     if result.failed:
         raise typer.Exit(EXIT_FAILED)
-
-
-def results_command(
-    directory: Annotated[
-        Path, typer.Argument(help="A run directory, or a logs volume copied with kubectl cp.")
-    ],
-    csv: Annotated[
-        Path | None, typer.Option(help="Where to write the CSV (default: DIRECTORY/results.csv).")
-    ] = None,
-    plots: Annotated[
-        Path | None, typer.Option(help="Folder for the PNG plots (default: DIRECTORY/plots).")
-    ] = None,
-    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
-) -> None:
-    """Summarise a run: a table per job, a CSV, and accuracy, loss and timeline plots."""
-    from fltkc.results import format_table, load_run, plot_run, summarize, write_csv
-
-    if not directory.is_dir():
-        raise _error(f"{directory}: no such directory; give a run or logs directory", 2)
-    results = load_run(directory)
-    if not results.jobs:
-        raise _error(f"{directory}: no metrics.jsonl, result.json or run.json found", 2)
-    rows = [summarize(job) for job in results.jobs]
-    typer.echo(format_table(rows))
-    csv_path = csv or directory / "results.csv"
-    write_csv(rows, csv_path)
-    typer.echo(f"\nwrote {csv_path}")
-    if not no_plots:
-        for path in plot_run(results, plots or directory / "plots"):
-            typer.echo(f"wrote {path}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from fltkc import contract
+from fltkc.compile.experiment import DEFAULT_PROFILE, TRAINING_KEYS
+from fltkc.compile.load import Source
+from fltkc.compile.quantity import parse
 from fltkc.errors import Diagnostic, Path
-from fltkc.experiment import DEFAULT_PROFILE, TRAINING_KEYS
-from fltkc.load import Source
-from fltkc.quantity import parse
 
 Issue = tuple[Path, str]  # a path relative to the checked object, and the message
 
@@ -63,7 +64,7 @@ def _task_path(index: int) -> Path:
 def _experiment_issues(doc: Mapping[str, Any]) -> Iterator[Issue]:
     spec = doc["spec"]
     for key in doc["metadata"].get("labels", {}):
-        if key.startswith("fltkc.dev/") or key.startswith("app.kubernetes.io/"):
+        if key.startswith(contract.RESERVED_LABEL_PREFIXES):
             yield ("metadata", "labels", key), "this label key is set by the compiler; rename it"
     for role, volume in spec.get("storage", {}).items():
         yield from _prefixed(("spec", "storage", role), _volume_issues(volume))

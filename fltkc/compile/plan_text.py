@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fltkc.expand import Job, Plan
-from fltkc.experiment import Hardware
+from fltkc.compile.expand import Job, Plan
+from fltkc.compile.experiment import Hardware
 
 
 def _resources(hw: Hardware) -> str:

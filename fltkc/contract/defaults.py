@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 
 # Values the trainer needs but the trainer-config schema leaves to the compiler; sources:
 # Flower's strategy defaults (FedProx mu, FedOpt eta/betas/tau, FedTrimmedAvg beta), and

@@ -11,13 +11,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from fltkc.arrivals import arrival_offsets, derive_seed
-from fltkc.defaults import complete_config
+from fltkc.compile.arrivals import arrival_offsets, plan_seed
+from fltkc.compile.experiment import Experiment, Hardware, Task
+from fltkc.compile.rules import training_issues
+from fltkc.compile.validate import explain
+from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.defaults import complete_config
 from fltkc.errors import CompileError, Diagnostic
-from fltkc.experiment import Experiment, Hardware, Task
-from fltkc.resources import TRAINER_CONFIG_SCHEMA, load_schema
-from fltkc.semantics import training_issues
-from fltkc.validate import explain
 
 MAX_NAME = 63  # DNS-1035 label, which the operator's `<job>-worker-<i>` pod names must also fit
 MAX_JOBS = 100_000
@@ -103,7 +103,7 @@ def _task_jobs(experiment: Experiment, task: Task) -> list[Job]:
     source = experiment.source
     try:
         offsets = arrival_offsets(
-            task.arrivals, derive_seed(experiment.seed, "arrivals", task.name), task.trace
+            task.arrivals, plan_seed(experiment.seed, "arrivals", task.name), task.trace
         )
     except ValueError as exc:
         raise CompileError([source.diag((*where, "arrivals"), str(exc))]) from None
@@ -121,7 +121,7 @@ def _task_jobs(experiment: Experiment, task: Task) -> list[Job]:
         base = _variant_config(experiment, task, point)
         for r, a in itertools.product(range(task.repetitions), range(len(offsets))):
             name = names(p, r, a)
-            seed = derive_seed(experiment.seed, "job", task.name, p, r, a)
+            seed = plan_seed(experiment.seed, "job", task.name, p, r, a)
             job_meta = {"experiment": experiment.name, "task": task.name, "name": name}
             job_meta.update({"repetition": r, "sweep": point} if task.grid else {"repetition": r})
             jobs.append(

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from fltkc.kubeschemas import ManifestToolError, schema_filename, write_json_atomic
+from fltkc.check.core_schemas import ManifestToolError, schema_filename, write_json_atomic
 
 CRD_KIND = "CustomResourceDefinition"
 _INT_OR_STRING = {"oneOf": [{"type": "string"}, {"type": "integer"}]}

@@ -1,0 +1,1 @@
+"""Offline checks of built manifests: real kubeconform, strict core schemas, CRD schemas."""

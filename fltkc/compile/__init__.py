@@ -1,0 +1,1 @@
+"""The compiler: load -> validate -> expand -> plan -> render -> emit -> write (see build.py)."""

@@ -1,0 +1,142 @@
+"""Every decision about one job's objects: names, labels, annotations, env, resources, config.
+
+The result is the plan document the templates read (see templates/main.jsonnet); templates
+only place what this module settles, so a plan is testable without Jsonnet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fltkc import __version__, contract
+from fltkc.compile.expand import Job, Plan
+from fltkc.compile.experiment import Experiment, Hardware
+
+_CONTRACT = {
+    "command": list(contract.TRAINER_COMMAND),
+    "containerName": contract.CONTAINER_NAME,
+    "portName": contract.PORT_NAME,
+    "port": contract.DEFAULT_MASTER_PORT,
+    "configMountDir": contract.CONFIG_MOUNT_DIR,
+    "configKey": contract.CONFIG_KEY,
+}
+
+
+def experiment_labels(experiment: Experiment) -> dict[str, str]:
+    """Labels on every object of the experiment (user labels first, ours win)."""
+    return {
+        **experiment.labels,
+        contract.LABEL_APP_NAME: "fltkc",
+        contract.LABEL_APP_INSTANCE: experiment.name,
+        contract.LABEL_APP_MANAGED_BY: "fltkc",
+        contract.LABEL_APP_VERSION: __version__,
+        contract.LABEL_EXPERIMENT: experiment.name,
+    }
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan in the shape the templates read (see templates/main.jsonnet)."""
+    exp = plan.experiment
+    labels = experiment_labels(exp)
+    jobs = [{**job_head(job), **job_body(exp, labels, job)} for job in plan.jobs]
+    return {**plan_head(plan), "jobs": jobs}
+
+
+def plan_head(plan: Plan) -> dict[str, Any]:
+    """Every field of the plan document but `jobs`."""
+    exp = plan.experiment
+    volumes = [
+        {
+            "role": v.role,
+            "claimName": v.claim_name,
+            "create": v.create,
+            "size": v.size,
+            "storageClassName": v.storage_class,
+            "accessModes": list(v.access_modes),
+            "mountPath": v.mount_path,
+        }
+        for v in (exp.logs, exp.data)
+    ]
+    return {
+        "contract": _CONTRACT,
+        "experiment": {
+            "name": exp.name,
+            "namespace": exp.namespace,
+            "labels": experiment_labels(exp),
+            "image": exp.image,
+            "imagePullPolicy": exp.pull_policy,
+            "podSecurity": exp.pod_security,
+            "runAsUser": exp.run_as_user,
+            "fsGroup": exp.fs_group,
+        },
+        "volumes": volumes,
+        "schedule": {
+            "name": f"{exp.name}-schedule",
+            "key": contract.SCHEDULE_FILE,
+            "json": schedule_json(plan),
+        },
+    }
+
+
+def schedule_json(plan: Plan) -> str:
+    """out/schedule.json and the schedule ConfigMap's content (compact: ConfigMaps hold 1 MiB)."""
+    return json.dumps(plan.schedule(), sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def config_json(job: Job) -> str:
+    """A job's trainer config as stored in its ConfigMap."""
+    return json.dumps(job.config, sort_keys=True, indent=2) + "\n"
+
+
+def _hardware(hw: Hardware) -> dict[str, Any]:
+    return {
+        "requests": dict(hw.requests),
+        "limits": dict(hw.limits),
+        "nodeSelector": dict(hw.node_selector),
+        "tolerations": [dict(t) for t in hw.tolerations],
+        "priorityClassName": hw.priority_class,
+    }
+
+
+def job_head(job: Job) -> dict[str, Any]:
+    """A job's scalar fields (JOB_HEAD)."""
+    return {
+        "name": job.name,
+        "configMap": f"{job.name}-config",
+        "restartPolicy": job.restart_policy,
+        "backoffLimit": job.backoff_limit,
+        "suspend": job.suspend,
+        "workers": job.workers,
+    }
+
+
+def job_body(exp: Experiment, labels: Mapping[str, str], job: Job) -> dict[str, Any]:
+    """The rest of a job's fields (JOB_BODY)."""
+    annotations = {contract.ANNOTATION_ARRIVAL: _decimal(job.offset_seconds)}
+    if job.suspend:
+        # Released on schedule by flipping suspend; Flux must not flip it back.
+        annotations[contract.ANNOTATION_FLUX_SSA] = contract.FLUX_SSA_CREATE_ONLY
+    env = {
+        contract.ENV_CONFIG: contract.CONFIG_PATH,
+        contract.ENV_LOG_DIR: f"{exp.logs.mount_path.rstrip('/')}/{exp.name}/{job.name}",
+        contract.ENV_DATA_DIR: exp.data.mount_path,
+        contract.ENV_JOB_NAME: job.name,
+        contract.ENV_SEED: str(job.seed),
+    }
+    return {
+        "configJson": config_json(job),
+        "labels": {**labels, contract.LABEL_TASK: job.task, contract.LABEL_JOB: job.name},
+        "jobLabels": {contract.LABEL_QUEUE: exp.queue_name} if exp.queue_name else {},
+        "annotations": annotations,
+        "env": [{"name": name, "value": env[name]} for name in contract.COMPILER_ENV],
+        "master": _hardware(job.master),
+        "worker": _hardware(job.worker),
+    }
+
+
+def _decimal(seconds: float) -> str:
+    """A decimal string without exponent or trailing zeros: 12.5 -> "12.5", 3.0 -> "3"."""
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return text or "0"
