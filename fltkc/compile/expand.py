@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
 from fltkc.compile.experiment import Experiment, Hardware, Task
 from fltkc.compile.rules import training_issues
-from fltkc.compile.validate import explain
+from fltkc.compile.validate import explain, strict_validator
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.contract.defaults import complete_config
 from fltkc.errors import CompileError, Diagnostic
@@ -185,7 +185,7 @@ def _check_name_length(experiment: Experiment, task: Task, longest: str) -> None
 
 @cache
 def _trainer_validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema(TRAINER_CONFIG_SCHEMA))
+    return strict_validator(load_schema(TRAINER_CONFIG_SCHEMA))
 
 
 def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]) -> dict[str, Any]:
