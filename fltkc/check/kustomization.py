@@ -29,7 +29,9 @@ def listed_resources(directory: Path) -> list[Path]:
     try:
         text = read_capped(path, MAX_KUSTOMIZATION_BYTES).decode("utf-8")
     except InputFileError as exc:
-        raise KustomizationError(f"{path}: cannot read it ({exc}); build the directory first") from None
+        raise KustomizationError(
+            f"{path}: cannot read it ({exc}); build the directory first"
+        ) from None
     except UnicodeDecodeError:
         raise KustomizationError(f"{path}: not UTF-8 text; build the directory first") from None
     try:

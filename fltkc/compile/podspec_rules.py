@@ -19,12 +19,12 @@ _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_VALUE = re.compile(rf"({_NAME})?")
 QUALIFIED_NAME = (
-    "a Kubernetes qualified name ([prefix/]name: a name of up to 63 letters, digits, '-', '_' "
-    "or '.', starting and ending with a letter or digit; a prefix such as example.com)"
+    "a Kubernetes label key such as gpu or example.com/gpu (up to 63 letters, digits, '-', '_' "
+    "or '.', first and last a letter or digit)"
 )
 LABEL_VALUE = (
-    "a Kubernetes label value (up to 63 letters, digits, '-', '_' or '.', starting and ending "
-    "with a letter or digit)"
+    "a Kubernetes label value (up to 63 letters, digits, '-', '_' or '.', first and last a "
+    "letter or digit)"
 )
 # No node sold has more than 16 GPUs (8 is usual; a DGX-2 has 16) and a pod runs on one node,
 # so a larger count leaves the pod Pending for ever; more GPUs mean more workers.
@@ -93,7 +93,9 @@ def _profile_issues(where: Path, profile: Mapping[str, Any]) -> list[Issue]:
         issues.append(((*where, "gpus", "count"), message))
     for key, value in profile.get("nodeSelector", {}).items():
         if not is_qualified_name(key):
-            issues.append(((*where, "nodeSelector", key), f"key {_shown(key)} is not {QUALIFIED_NAME}"))
+            issues.append(
+                ((*where, "nodeSelector", key), f"key {_shown(key)} is not {QUALIFIED_NAME}")
+            )
         if not is_label_value(value):
             issues.append(((*where, "nodeSelector", key), f"{_shown(value)} is not {LABEL_VALUE}"))
     for i, item in enumerate(profile.get("tolerations", [])):
@@ -110,7 +112,7 @@ def _toleration_issues(where: Path, item: str | Mapping[str, Any]) -> Iterator[I
     if tol["operator"] == "Equal" and not is_label_value(tol.get("value", "")):
         yield at("value"), f"{_shown(tol['value'])} is not {LABEL_VALUE}"
     if "tolerationSeconds" in tol and tol.get("effect") != "NoExecute":
-        message = "applies only with effect NoExecute (eviction); set effect: NoExecute or remove it"
+        message = "applies only with effect NoExecute; set effect: NoExecute or remove it"
         yield at("tolerationSeconds"), message
 
 
@@ -130,13 +132,10 @@ def _mount_issues(storage: Mapping[str, Any]) -> Iterator[Issue]:
     config = contract.CONFIG_MOUNT_DIR
     for role, path in clean.items():
         where = ("spec", "storage", role, "mountPath")
+        instead = f"use a path such as {_DEFAULT_MOUNTS[role]}"
         if path == config or path.startswith(config + "/"):
-            yield where, (
-                f"{paths[role]} is inside {config}, where the job's config is mounted read-only; "
-                f"use a path such as {_DEFAULT_MOUNTS[role]}"
-            )
+            message = f"{paths[role]} is inside {config}, where the job's config is mounted"
+            yield where, f"{message} read-only; {instead}"
         elif config.startswith(path.rstrip("/") + "/"):
-            yield where, (
-                f"{paths[role]} holds {config}, where the job's config is mounted, and would "
-                f"hide the image's files there; use a path such as {_DEFAULT_MOUNTS[role]}"
-            )
+            message = f"{paths[role]} holds {config}, where the job's config is mounted"
+            yield where, f"{message}, and would hide the image's files there; {instead}"
