@@ -93,7 +93,10 @@ def _swap(staging: Path, target: Path) -> None:
         except OSError:
             os.rename(old, target)
             raise
-        os.rename(old, staging)
+        try:
+            os.rename(old, staging)  # removed with staging by the caller
+        except OSError:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:
