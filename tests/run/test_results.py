@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,17 @@ def test_a_directory_without_metrics_is_an_error(tmp_path: Path):
     out = CliRunner().invoke(make_app(), ["results", str(tmp_path)])
     assert out.exit_code == 2
     assert "no metrics.jsonl, result.json or run.json found" in out.output
+
+
+def test_without_matplotlib_the_table_and_csv_still_come(tmp_path: Path, monkeypatch):
+    _job_dir(tmp_path, "fed-0", "round", [0.3, 0.7], result=True)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    out = CliRunner().invoke(make_app(), ["results", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[1].split()[0] == "fed-0"
+    assert (tmp_path / "results.csv").is_file() and not (tmp_path / "plots").exists()
+    assert out.output.splitlines()[-1] == (
+        "no plots: matplotlib is not installed; pip install 'fltkc[results]' draws them"
+    )
