@@ -21,6 +21,23 @@ ENV_RANK = "RANK"
 OPERATOR_ENV = (ENV_MASTER_ADDR, ENV_MASTER_PORT, ENV_WORLD_SIZE, ENV_RANK)
 DEFAULT_MASTER_PORT = 23456  # the operator's default for the port named pytorchjob-port
 
+# Injected by Kubeflow Trainer v2's Torch runtime into the `node` container of a TrainJob, and
+# nothing of the above (pkg/runtime/framework/plugins/torch/torch.go, v2.3.0). The trainer
+# takes RANK = PET_NODE_RANK and WORLD_SIZE = PET_NNODES * PET_NPROC_PER_NODE (which must be 1).
+ENV_PET_NNODES = "PET_NNODES"
+ENV_PET_NPROC_PER_NODE = "PET_NPROC_PER_NODE"
+ENV_PET_NODE_RANK = "PET_NODE_RANK"
+ENV_PET_MASTER_ADDR = "PET_MASTER_ADDR"
+ENV_PET_MASTER_PORT = "PET_MASTER_PORT"
+TORCH_RUNTIME_ENV = (
+    ENV_PET_NNODES,
+    ENV_PET_NPROC_PER_NODE,
+    ENV_PET_NODE_RANK,
+    ENV_PET_MASTER_ADDR,
+    ENV_PET_MASTER_PORT,
+)
+TORCH_RUNTIME_PORT = 29500  # constants.ContainerTrainerPort
+
 # Set by the compiler on the `pytorch` container.
 ENV_CONFIG = "FLTK_CONFIG"  # path of the job's trainer config (JSON)
 ENV_LOG_DIR = "FLTK_LOG_DIR"  # the job's own directory on the logs volume
