@@ -6,6 +6,7 @@ import copy
 import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -383,3 +384,19 @@ def test_argocd_ignores_what_the_release_kueue_and_the_webhook_change() -> None:
         "/metadata/labels/kueue.x-k8s.io~1queue-name",
     ]
     assert ".spec.runtimePatches[].time" in ignore["jqPathExpressions"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_kubectl_kustomize_renders_the_trainjob_golden(name: str) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH")
+    directory = GOLDEN_TRAINJOB_DIR / name
+    done = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    rendered = Counter(d["kind"] for d in yaml.safe_load_all(done.stdout) if d)
+    listed = yaml.safe_load((directory / "kustomization.yaml").read_text())["resources"]
+    expected = Counter(yaml.safe_load((directory / f).read_text())["kind"] for f in listed)
+    assert rendered == expected and rendered["TrainJob"] > 0 and rendered["TrainingRuntime"] > 0
