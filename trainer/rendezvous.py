@@ -47,8 +47,9 @@ def wait_for_master(env: TrainerEnv, timeout: float) -> None:
 
 
 def join(env: TrainerEnv, backend: str, timeout: float) -> None:
-    """init_process_group over env:// (MASTER_ADDR/PORT, WORLD_SIZE, RANK from the operator).
+    """init_process_group at the master read by read_env (the operator's or the Torch runtime's).
 
+    tcp:// rather than env://: a TrainJob pod has PET_MASTER_ADDR but no MASTER_ADDR.
     The same timeout bounds the rendezvous and every later collective, so a client whose
     server is gone gives up after at most `timeout` seconds. Rank 0's TCPStore listens on all
     interfaces (it binds the wildcard address whatever MASTER_ADDR says; see
@@ -58,7 +59,7 @@ def join(env: TrainerEnv, backend: str, timeout: float) -> None:
     try:
         dist.init_process_group(
             backend=backend,
-            init_method="env://",
+            init_method=f"tcp://{_host(env.master_addr)}:{env.master_port}",
             world_size=env.world_size,
             rank=env.rank,
             timeout=timedelta(seconds=timeout),
@@ -71,6 +72,11 @@ def join(env: TrainerEnv, backend: str, timeout: float) -> None:
     except dist.DistError as exc:
         raise PeerLost(f"connecting the watchdog: {first_line(exc)}") from None
     _watchdog = watchdog.Watchdog(store, env.rank, env.world_size, _lost).start()
+
+
+def _host(address: str) -> str:
+    """An address as a URL host: IPv6 literals in brackets."""
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
 
 
 def _lost(reason: str) -> None:

@@ -11,6 +11,8 @@ from fltkc.compile.load import Source
 from fltkc.compile.quantity import canonicalize
 
 PodSecurity = Literal["restricted", "baseline"]
+Backend = Literal["pytorchjob", "trainjob"]
+BACKENDS: tuple[Backend, ...] = ("pytorchjob", "trainjob")
 DEFAULT_PROFILE = "default"
 DEFAULT_TOLERATIONS = ({"effect": "NoSchedule", "key": "fltk.node", "operator": "Exists"},)
 # Used when a task names no profile and the experiment defines none called "default":
@@ -70,6 +72,14 @@ class ArgoCD:
 
 
 @dataclass(frozen=True)
+class RuntimeRef:
+    """An existing (Cluster)TrainingRuntime every TrainJob names (spec.trainjob.runtimeRef)."""
+
+    name: str
+    kind: Literal["ClusterTrainingRuntime", "TrainingRuntime"]
+
+
+@dataclass(frozen=True)
 class Task:
     """One task: trainer fields (trainer-config names) plus replicas, arrivals and sweep."""
 
@@ -110,6 +120,8 @@ class Experiment:
     data: Volume
     tasks: tuple[Task, ...]
     source: Source
+    backend: Backend = "pytorchjob"
+    runtime_ref: RuntimeRef | None = None
 
 
 TRAINING_KEYS = (
@@ -161,7 +173,15 @@ def build_experiment(source: Source, traces: Mapping[int, tuple[float, ...]]) ->
         data=_volume("data", name, storage.get("data", {}), contract.DEFAULT_DATA_MOUNT),
         tasks=tasks,
         source=source,
+        backend=spec.get("backend", "pytorchjob"),
+        runtime_ref=_runtime_ref(spec.get("trainjob", {}).get("runtimeRef")),
     )
+
+
+def _runtime_ref(block: Mapping[str, Any] | None) -> RuntimeRef | None:
+    if block is None:
+        return None
+    return RuntimeRef(name=block["name"], kind=block.get("kind", "ClusterTrainingRuntime"))
 
 
 def _tensorboard(spec: Mapping[str, Any], image: str) -> TensorBoard | None:

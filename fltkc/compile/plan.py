@@ -13,6 +13,7 @@ from typing import Any
 from fltkc import __version__, contract
 from fltkc.compile.expand import Job, Plan
 from fltkc.compile.experiment import Experiment, Hardware
+from fltkc.compile.plan_trainjob import job_trainjob
 
 _CONTRACT = {
     "command": list(contract.TRAINER_COMMAND),
@@ -133,6 +134,7 @@ def job_body(exp: Experiment, labels: Mapping[str, str], job: Job) -> dict[str, 
         "env": [{"name": name, "value": env[name]} for name in contract.COMPILER_ENV],
         "master": _hardware(job.master),
         "worker": _hardware(job.worker),
+        "trainjob": job_trainjob(exp, job) if exp.backend == "trainjob" else None,
     }
 
 

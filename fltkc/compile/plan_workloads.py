@@ -77,6 +77,9 @@ def release_section(plan: Plan) -> dict[str, Any] | None:
     ]  # fmt: skip
     if exp.queue_name is not None:
         command += ["--queue", exp.queue_name]
+    if exp.backend != "pytorchjob":
+        command += ["--backend", exp.backend]
+    target = contract.RELEASE_TARGETS[exp.backend]
     return {
         "name": f"{exp.name}-release",
         "labels": _labels(exp, "release"),
@@ -86,8 +89,8 @@ def release_section(plan: Plan) -> dict[str, Any] | None:
         "resources": RELEASE_RESOURCES,
         "rules": [
             {
-                "apiGroups": [contract.PYTORCHJOB_GROUP],
-                "resources": [contract.PYTORCHJOB_PLURAL],
+                "apiGroups": [target.group],
+                "resources": [target.plural],
                 "verbs": list(contract.RELEASE_VERBS),
             }
         ],
@@ -225,4 +228,32 @@ def argocd_section(exp: Experiment) -> dict[str, Any] | None:
         },
         "destination": {"server": argo.server, "namespace": argo.namespace},
         "automated": argo.automated,
+        "ignoreDifferences": [_ignore_differences(exp)],
+    }
+
+
+# Argo CD must not revert what the release or Kueue change on a live job: suspend and the queue
+# label; on a TrainJob also runtimePatches entries of other managers (Kueue's) and the `time`
+# the Trainer webhook stamps on every entry.
+_QUEUE_LABEL_POINTER = "/metadata/labels/" + contract.LABEL_QUEUE.replace("/", "~1")
+
+
+def _ignore_differences(exp: Experiment) -> dict[str, Any]:
+    target = contract.RELEASE_TARGETS[exp.backend]
+    suspend = "/" + "/".join(target.suspend)
+    if exp.backend == "pytorchjob":
+        return {
+            "group": target.group,
+            "kind": "PyTorchJob",
+            "jsonPointers": [suspend, _QUEUE_LABEL_POINTER],
+        }
+    manager = contract.RUNTIME_PATCH_MANAGER
+    return {
+        "group": target.group,
+        "kind": "TrainJob",
+        "jsonPointers": [suspend, _QUEUE_LABEL_POINTER],
+        "jqPathExpressions": [
+            f'.spec.runtimePatches[] | select(.manager != "{manager}")',
+            ".spec.runtimePatches[].time",
+        ],
     }

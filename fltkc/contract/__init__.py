@@ -8,6 +8,8 @@ it in this package. A change here is a change of the contract: the trainer-confi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fltkc import __version__
 
 # Built by the top-level Dockerfile: `docker build -t ghcr.io/fltkc/trainer:<version> .`
@@ -20,6 +22,23 @@ ENV_WORLD_SIZE = "WORLD_SIZE"
 ENV_RANK = "RANK"
 OPERATOR_ENV = (ENV_MASTER_ADDR, ENV_MASTER_PORT, ENV_WORLD_SIZE, ENV_RANK)
 DEFAULT_MASTER_PORT = 23456  # the operator's default for the port named pytorchjob-port
+
+# Injected by Kubeflow Trainer v2's Torch runtime into the `node` container of a TrainJob, and
+# nothing of the above (pkg/runtime/framework/plugins/torch/torch.go, v2.3.0). The trainer
+# takes RANK = PET_NODE_RANK and WORLD_SIZE = PET_NNODES * PET_NPROC_PER_NODE (which must be 1).
+ENV_PET_NNODES = "PET_NNODES"
+ENV_PET_NPROC_PER_NODE = "PET_NPROC_PER_NODE"
+ENV_PET_NODE_RANK = "PET_NODE_RANK"
+ENV_PET_MASTER_ADDR = "PET_MASTER_ADDR"
+ENV_PET_MASTER_PORT = "PET_MASTER_PORT"
+TORCH_RUNTIME_ENV = (
+    ENV_PET_NNODES,
+    ENV_PET_NPROC_PER_NODE,
+    ENV_PET_NODE_RANK,
+    ENV_PET_MASTER_ADDR,
+    ENV_PET_MASTER_PORT,
+)
+TORCH_RUNTIME_PORT = 29500  # constants.ContainerTrainerPort
 
 # Set by the compiler on the `pytorch` container.
 ENV_CONFIG = "FLTK_CONFIG"  # path of the job's trainer config (JSON)
@@ -97,6 +116,53 @@ PYTORCHJOB_GROUP = "kubeflow.org"
 PYTORCHJOB_VERSION = "v1"
 PYTORCHJOB_PLURAL = "pytorchjobs"
 RELEASE_VERBS = ("get", "list", "patch")
+
+# Backend trainjob (spec.backend): Kubeflow Trainer v2. The release patches spec.suspend of
+# TrainJobs; a TrainJob names a TrainingRuntime the build emits (or spec.trainjob.runtimeRef).
+TRAINER_GROUP = "trainer.kubeflow.org"
+TRAINER_VERSION = "v1alpha1"
+TRAINJOB_PLURAL = "trainjobs"
+# The Torch plugin injects PET_* into the container `node` of the replicated job labelled
+# trainjob-ancestor-step=trainer; the webhook wants that replicated job to run container `node`.
+TRAINJOB_NODE = "node"
+LABEL_TRAINJOB_ANCESTOR = "trainer.kubeflow.org/trainjob-ancestor-step"
+TRAINJOB_ANCESTOR_TRAINER = "trainer"
+# A server sized unlike its workers runs in `node` (one pod) beside this replicated job, one
+# Job per worker; JobSet numbers its Jobs 0..N across replicated jobs, in this label.
+TRAINJOB_WORKER = "worker"
+LABEL_JOBSET_NAME = "jobset.sigs.k8s.io/jobset-name"
+LABEL_JOB_GLOBAL_INDEX = "jobset.sigs.k8s.io/job-global-index"
+
+
+# What the release reads and patches, per spec.backend: the resource (its Role's rule), where
+# suspend is, and the conditions that mean finished.
+@dataclass(frozen=True)
+class ReleaseTarget:
+    group: str
+    version: str
+    plural: str
+    suspend: tuple[str, ...]  # the field path of suspend in the object
+    finished: tuple[str, ...]  # condition types that, when True, mean the job has ended
+
+
+RELEASE_TARGETS = {
+    "pytorchjob": ReleaseTarget(
+        PYTORCHJOB_GROUP,
+        PYTORCHJOB_VERSION,
+        PYTORCHJOB_PLURAL,
+        ("spec", "runPolicy", "suspend"),
+        ("Succeeded", "Failed"),
+    ),
+    "trainjob": ReleaseTarget(
+        TRAINER_GROUP,
+        TRAINER_VERSION,
+        TRAINJOB_PLURAL,
+        ("spec", "suspend"),
+        ("Complete", "Failed"),
+    ),
+}
+# The runtimePatches entry the compiler writes (a domain-prefixed path, as the webhook wants).
+RUNTIME_PATCH_MANAGER = "fltkc.dev/compiler"
 
 # Data preparation: <data mount>/.fltkc/<dataset>.ready once a dataset is complete.
 READY_DIR = ".fltkc"
