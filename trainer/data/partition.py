@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from fltkc.contract.errors import UsageError
+
 Parts = list[list[int]]
 
 
@@ -60,9 +62,9 @@ def shards(
     count = clients * per_client
     size = len(targets) // count
     if size == 0:
-        raise ValueError(
-            f"shards: {len(targets)} samples cannot fill {count} shards "
-            f"({clients} clients x {per_client}); lower shardsPerClient or clients"
+        raise UsageError(
+            f"$.federated.partition.shardsPerClient: {len(targets)} training samples cannot fill "
+            f"{count} shards ({clients} clients x {per_client}); lower shardsPerClient or clients"
         )
     # Shuffle before the stable sort so each class's order within the shards is random.
     shuffled = rng.permutation(len(targets))
@@ -123,12 +125,29 @@ def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], se
         raise ValueError(f"unknown partition {name!r}; valid names: {', '.join(PARTITIONS)}")
     if num_clients < 1:
         raise ValueError(f"partition: num_clients must be at least 1, got {num_clients}")
+    samples = len(dataset.targets)
+    if num_clients > samples:
+        raise UsageError(
+            f"$.federated.clients: {num_clients} is more than the {samples} training samples; "
+            "each client needs at least one, so lower clients"
+        )
     rng = np.random.default_rng(seed)
     users = getattr(dataset, "users", None)
     if users is not None and name != "iid":
-        return _finish(by_user(users, num_clients, rng))
+        return _no_empty_client(_finish(by_user(users, num_clients, rng)), name)
     targets = torch.as_tensor(dataset.targets).numpy()
-    return _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
+    return _no_empty_client(_finish(PARTITIONS[name](targets, num_clients, cfg, rng)), name)
+
+
+def _no_empty_client(parts: Parts, name: str) -> Parts:
+    """A client without samples would train on nothing and weigh zero: refuse the split."""
+    empty = [client for client, part in enumerate(parts) if not part]
+    if empty:
+        raise UsageError(
+            f"$.federated.partition: {name} leaves {len(empty)} of {len(parts)} clients without "
+            f"training samples (client {empty[0]} first); lower federated.clients or use iid"
+        )
+    return parts
 
 
 def partition_stats(parts: Parts, targets: torch.Tensor, num_classes: int) -> dict[str, Any]:
