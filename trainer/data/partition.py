@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fltkc.contract import catalog
 from fltkc.contract.errors import UsageError
 
 Parts = list[list[int]]
@@ -41,7 +42,7 @@ def dirichlet(
 ) -> Parts:
     """Each class split over the clients in proportions drawn from Dir(alpha) (Hsu et al. 2019,
     "Measuring the Effects of Non-Identical Data Distribution"); small alpha = strong skew."""
-    alpha = float(cfg.get("alpha", 0.5))
+    alpha = float(cfg["alpha"])
     parts: Parts = [[] for _ in range(clients)]
     for label in np.unique(targets):
         members = rng.permutation(np.flatnonzero(targets == label))
@@ -58,7 +59,7 @@ def shards(
     """McMahan et al. 2017: sort by label, cut into clients * s equal shards, deal s random
     shards to each client. The n mod (clients * s) samples left after the cut stay unused, and
     a shard straddles two labels where a class size is not a multiple of the shard size."""
-    per_client = int(cfg.get("shardsPerClient", 2))
+    per_client = int(cfg["shardsPerClient"])
     count = clients * per_client
     size = len(targets) // count
     if size == 0:
@@ -83,7 +84,7 @@ def limit_labels(
     all are used when clients * k >= the number of labels; each label's samples are shared
     equally among its holders. Labels that no client holds are left out."""
     labels = rng.permutation(np.unique(targets))
-    k = min(int(cfg.get("labelsPerClient", 2)), len(labels))
+    k = min(int(cfg["labelsPerClient"]), len(labels))
     holders: dict[int, list[int]] = {int(label): [] for label in labels}
     for client in range(clients):
         for j in range(k):
@@ -131,6 +132,7 @@ def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], se
             f"$.federated.clients: {num_clients} is more than the {samples} training samples; "
             "each client needs at least one, so lower clients"
         )
+    cfg = {**catalog.PARTITIONS[name], **cfg}  # a partial block gets the contract's defaults
     rng = np.random.default_rng(seed)
     users = getattr(dataset, "users", None)
     if users is not None and name != "iid":
