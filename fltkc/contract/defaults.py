@@ -52,11 +52,8 @@ def _block(config: Mapping[str, Any], path: tuple[str, ...]) -> dict[str, Any] |
 def _steps(config: Mapping[str, Any]) -> Any:
     """Rounds or epochs, whichever the mode runs; None (and so no default) when unreadable."""
     mode = config.get("mode")
-    field = (
-        {"federated": "rounds", "distributed": "epochs"}.get(mode)
-        if isinstance(mode, str)
-        else None
-    )
+    mode = mode if isinstance(mode, str) else ""
+    field = {"federated": "rounds", "distributed": "epochs"}.get(mode)
     block = config.get(mode) if field is not None else None
     return block.get(field) if isinstance(block, Mapping) else None
 
