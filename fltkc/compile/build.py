@@ -79,8 +79,8 @@ def build_files(
         for stem in sorted(OUTSIDE_KUSTOMIZATION)
         if stem in documents
     }
-    sort_options = kustomize_sort_options(plan)
-    packaged = package_files(documents, plan.experiment.namespace, schedule_json(plan), sort_options)
+    namespace, sorting = plan.experiment.namespace, kustomize_sort_options(plan)
+    packaged = package_files(documents, namespace, schedule_json(plan), sorting)
     files = {**packaged, **outside}
     return dict(sorted({**files, BUILD_RECORD: build_record(files)}.items()))
 

@@ -16,8 +16,8 @@ from fltkc import contract
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
 from fltkc.compile.experiment import Experiment, Hardware, Task
 from fltkc.compile.limits import job_count_diagnostics, schedule_diagnostics
-from fltkc.compile.rules import training_issues
 from fltkc.compile.validate import explain, strict_validator
+from fltkc.contract.checks import config_issues
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.contract.defaults import complete_config
 from fltkc.errors import CompileError, Diagnostic
@@ -219,7 +219,7 @@ def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]
     problems = [p for key, value in point.items() if (p := _set_path(training, key, value))]
     config = complete_config(training)
     if not problems:
-        problems = _config_problems(training, config)
+        problems = _config_problems(config)
     if problems:
         shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
         message = f"sweep point ({shown}) gives an invalid trainer config: {'; '.join(problems)}"
@@ -228,13 +228,14 @@ def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]
     return config
 
 
-def _config_problems(training: dict[str, Any], config: dict[str, Any]) -> list[str]:
+def _config_problems(config: dict[str, Any]) -> list[str]:
     sample = {**config, "job": {"experiment": "x", "task": "x", "name": "x"}, "seed": 0}
-    problems = [f"{'.'.join(map(str, p))}: {m}" for p, m in training_issues(training)]
-    problems += [
+    problems = [
         f"{'.'.join(map(str, e.absolute_path)) or 'config'}: {explain(e)}"
         for e in _trainer_validator().iter_errors(sample)
     ]
+    if not problems:  # the catalog's rules read a schema-valid config
+        problems = [f"{'.'.join(p)}: {m}" for p, m in config_issues(config)]
     return sorted(problems)
 
 

@@ -78,25 +78,31 @@ CONFIG_CASES = [
     ({"extra": 1}, "$: Additional properties are not allowed ('extra' was unexpected)"),
     (
         {"model": {"name": "cifar10-cnn"}},
-        "$.model.name 'cifar10-cnn' trains on 'cifar10', not $.dataset.name 'mnist'; "
-        "pick a matching pair",
+        "$.model.name: model cifar10-cnn (3x32x32 inputs, 10 classes) does not fit dataset mnist "
+        "(1x28x28 inputs, 10 classes); use a dataset of: cifar10",
     ),
     (
         {"federated": _fed(clientsPerRound=7)},
-        "$.federated.clientsPerRound (7) is more than $.federated.clients (6); "
-        "lower it or raise clients",
+        "$.federated.clientsPerRound: 7 is more than clients (6); lower it or raise clients",
     ),
     (
-        {"federated": _fed(strategy={"name": "fedprox"})},
-        f"{STRATEGY}.mu is required when {STRATEGY}.name is 'fedprox'; add it to the config",
+        {"federated": _fed(strategy={"name": "fedavg", "mu": 0.1})},
+        f"{STRATEGY}.mu: applies only to fedprox, not fedavg; remove it",
     ),
     (
-        {"scheduler": {"name": "cosine"}},
-        "$.scheduler.tMax is required when $.scheduler.name is 'cosine'; add it to the config",
+        {"federated": _fed(clients=300)},
+        "$.federated.clients: 300 is more than the 256 training samples dataset.trainSamples "
+        "asks for; each client needs at least one, so lower clients",
+    ),
+    (
+        {"federated": _fed(clients=100, partition={"name": "shards", "shardsPerClient": 3})},
+        "$.federated.partition.shardsPerClient: 100 clients x 3 is 300 shards, more than the 256 "
+        "training samples dataset.trainSamples asks for; each shard needs at least one, so lower "
+        "shardsPerClient or clients",
     ),
     (
         {"optimizer": {"name": "sgd", "lr": 0.1, "nesterov": True}},
-        "$.optimizer.nesterov needs $.optimizer.momentum above 0",
+        "$.optimizer.nesterov: needs momentum > 0; set optimizer.momentum",
     ),
 ]
 

@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from fltkc.contract import catalog
+from fltkc.contract.errors import UsageError
+
 Parts = list[list[int]]
 
 
@@ -39,7 +42,7 @@ def dirichlet(
 ) -> Parts:
     """Each class split over the clients in proportions drawn from Dir(alpha) (Hsu et al. 2019,
     "Measuring the Effects of Non-Identical Data Distribution"); small alpha = strong skew."""
-    alpha = float(cfg.get("alpha", 0.5))
+    alpha = float(cfg["alpha"])
     parts: Parts = [[] for _ in range(clients)]
     for label in np.unique(targets):
         members = rng.permutation(np.flatnonzero(targets == label))
@@ -56,13 +59,13 @@ def shards(
     """McMahan et al. 2017: sort by label, cut into clients * s equal shards, deal s random
     shards to each client. The n mod (clients * s) samples left after the cut stay unused, and
     a shard straddles two labels where a class size is not a multiple of the shard size."""
-    per_client = int(cfg.get("shardsPerClient", 2))
+    per_client = int(cfg["shardsPerClient"])
     count = clients * per_client
     size = len(targets) // count
     if size == 0:
-        raise ValueError(
-            f"shards: {len(targets)} samples cannot fill {count} shards "
-            f"({clients} clients x {per_client}); lower shardsPerClient or clients"
+        raise UsageError(
+            f"$.federated.partition.shardsPerClient: {len(targets)} training samples cannot fill "
+            f"{count} shards ({clients} clients x {per_client}); lower shardsPerClient or clients"
         )
     # Shuffle before the stable sort so each class's order within the shards is random.
     shuffled = rng.permutation(len(targets))
@@ -81,7 +84,7 @@ def limit_labels(
     all are used when clients * k >= the number of labels; each label's samples are shared
     equally among its holders. Labels that no client holds are left out."""
     labels = rng.permutation(np.unique(targets))
-    k = min(int(cfg.get("labelsPerClient", 2)), len(labels))
+    k = min(int(cfg["labelsPerClient"]), len(labels))
     holders: dict[int, list[int]] = {int(label): [] for label in labels}
     for client in range(clients):
         for j in range(k):
@@ -123,12 +126,30 @@ def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], se
         raise ValueError(f"unknown partition {name!r}; valid names: {', '.join(PARTITIONS)}")
     if num_clients < 1:
         raise ValueError(f"partition: num_clients must be at least 1, got {num_clients}")
+    samples = len(dataset.targets)
+    if num_clients > samples:
+        raise UsageError(
+            f"$.federated.clients: {num_clients} is more than the {samples} training samples; "
+            "each client needs at least one, so lower clients"
+        )
+    cfg = {**catalog.PARTITIONS[name], **cfg}  # a partial block gets the contract's defaults
     rng = np.random.default_rng(seed)
     users = getattr(dataset, "users", None)
     if users is not None and name != "iid":
-        return _finish(by_user(users, num_clients, rng))
+        return _no_empty_client(_finish(by_user(users, num_clients, rng)), name)
     targets = torch.as_tensor(dataset.targets).numpy()
-    return _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
+    return _no_empty_client(_finish(PARTITIONS[name](targets, num_clients, cfg, rng)), name)
+
+
+def _no_empty_client(parts: Parts, name: str) -> Parts:
+    """A client without samples would train on nothing and weigh zero: refuse the split."""
+    empty = [client for client, part in enumerate(parts) if not part]
+    if empty:
+        raise UsageError(
+            f"$.federated.partition: {name} leaves {len(empty)} of {len(parts)} clients without "
+            f"training samples (client {empty[0]} first); lower federated.clients or use iid"
+        )
+    return parts
 
 
 def partition_stats(parts: Parts, targets: torch.Tensor, num_classes: int) -> dict[str, Any]:
