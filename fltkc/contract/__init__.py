@@ -45,6 +45,11 @@ RESULT_FILE = "result.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 PARTITION_FILE = "partition.json"
 TENSORBOARD_DIR = "tensorboard"
+# Rank 0: the job's task, sweep point, repetition, seed, config and library versions, at start.
+JOB_FILE = "job.json"
+# Every rank: ranks/<rank>.json, its attempts' wall-clock start and end (epoch seconds) and exit
+# codes, so `fltkc results` times the jobs of a logs volume copied off the cluster.
+RANKS_DIR = "ranks"
 
 # Exit codes: the CLI's, the trainer's and the local runner's (README, "Exit codes").
 EXIT_FAILED = 1  # `fltkc run`: some job failed
