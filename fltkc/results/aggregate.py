@@ -104,7 +104,7 @@ def _format(name: str, value: float) -> str:
     if name in ("wall_seconds", "simulated_seconds", "steps_to_target"):
         return f"{value:.1f}"
     if name == "bytes":
-        return f"{value:.4g}"
+        return f"{value:.0f}"
     return f"{value:.4f}"
 
 

@@ -39,7 +39,7 @@ def plot_bands(task: str, groups: Sequence[Group], jobs: Sequence[JobMetrics], p
         stats = [summarize(per_step[s], CONFIDENCE) for s in steps]
         means = [s.mean for s in stats if s is not None]
         (line,) = ax.plot(steps, means, marker="o", markersize=3)
-        line.set_label(f"{group.label} (n={runs})")
+        line.set_label(f"{group.label if group.point else 'no sweep'} (n={runs})")
         low = [s.ci_low if s and s.ci_low is not None else s.mean for s in stats if s]
         high = [s.ci_high if s and s.ci_high is not None else s.mean for s in stats if s]
         ax.fill_between(steps, low, high, alpha=0.2, color=line.get_color(), linewidth=0)
