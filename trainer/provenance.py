@@ -77,6 +77,9 @@ def hparams(config: Mapping[str, Any]) -> dict[str, HParam]:
         "repetition": int(job.get("repetition", 0)),
         "seed": int(config.get("seed", 0)),
     }
+    for key in ("stream", "priority"):  # a workload mixture's draw (spec.streams)
+        if isinstance(job.get(key), str):
+            out[key] = job[key]
     for path, value in sorted((job.get("sweep") or {}).items()):
         scalar = isinstance(value, (bool, int, float, str))
         out[path] = value if scalar else json.dumps(value, sort_keys=True)

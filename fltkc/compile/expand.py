@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
 from fltkc.compile.experiment import Experiment, Hardware, Task
 from fltkc.compile.rules import training_issues
+from fltkc.compile.streams import stream_jobs, stream_only_tasks
 from fltkc.compile.validate import explain
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.contract.defaults import complete_config
@@ -41,6 +42,8 @@ class Job:
     backoff_limit: int
     suspend: bool
     config: Mapping[str, Any]
+    stream: str | None = None  # the arrival stream that drew this job (spec.streams)
+    priority: str | None = None  # its priority class (spec.priorityClasses)
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,18 @@ def expand(experiment: Experiment) -> Plan:
     """All jobs of the experiment, deterministic in its content and seed."""
     jobs: list[Job] = []
     diagnostics: list[Diagnostic] = []
+    only_streamed = stream_only_tasks(experiment.source, experiment.streams)
     for task in experiment.tasks:
+        if task.name in only_streamed:
+            continue
         try:
             jobs += _task_jobs(experiment, task)
         except CompileError as exc:
             diagnostics += exc.diagnostics
+    try:
+        jobs += stream_jobs(experiment)
+    except CompileError as exc:
+        diagnostics += exc.diagnostics
     seen: dict[str, str] = {}
     for job in jobs:
         if job.name in seen and seen[job.name] != job.task:
@@ -200,6 +210,10 @@ def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]
         where = ("spec", "tasks", task.index, "sweep", "grid")
         raise CompileError([experiment.source.diag(where, message)])
     return config
+
+
+# Stream jobs (fltkc.compile.streams) complete and check their configs the same way.
+variant_config = _variant_config
 
 
 def _config_problems(training: dict[str, Any], config: dict[str, Any]) -> list[str]:

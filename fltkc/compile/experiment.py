@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fltkc import contract
 from fltkc.compile.load import Source
 from fltkc.compile.quantity import canonicalize
+from fltkc.compile.streams import PriorityClass, Stream, read_priority_classes, read_streams
 
 PodSecurity = Literal["restricted", "baseline"]
 DEFAULT_PROFILE = "default"
@@ -110,6 +111,9 @@ class Experiment:
     data: Volume
     tasks: tuple[Task, ...]
     source: Source
+    # Workload mixtures (fltkc.compile.streams): arrival streams drawing task and priority.
+    streams: tuple[Stream, ...] = ()
+    priority_classes: tuple[PriorityClass, ...] = ()
 
 
 TRAINING_KEYS = (
@@ -161,6 +165,8 @@ def build_experiment(source: Source, traces: Mapping[int, tuple[float, ...]]) ->
         data=_volume("data", name, storage.get("data", {}), contract.DEFAULT_DATA_MOUNT),
         tasks=tasks,
         source=source,
+        streams=read_streams(spec),
+        priority_classes=read_priority_classes(spec),
     )
 
 

@@ -64,6 +64,8 @@ LABEL_EXPERIMENT = "fltkc.dev/experiment"
 LABEL_TASK = "fltkc.dev/task"
 LABEL_JOB = "fltkc.dev/job"
 ANNOTATION_ARRIVAL = "fltkc.dev/arrival-offset-seconds"  # decimal string, seconds from start
+# A job that drew a priority class (spec.streams): its value, which `fltkc run` orders by.
+ANNOTATION_PRIORITY = "fltkc.dev/priority-value"
 # Kubernetes' recommended labels, on every object; users may not set these or ours.
 LABEL_APP_NAME = "app.kubernetes.io/name"
 LABEL_APP_INSTANCE = "app.kubernetes.io/instance"
@@ -73,6 +75,7 @@ LABEL_COMPONENT = "app.kubernetes.io/component"  # release, dataprep, tensorboar
 RESERVED_LABEL_PREFIXES = ("fltkc.dev/", "app.kubernetes.io/")
 # Kueue admits a job labelled with its LocalQueue; Flux must not revert a field we change live.
 LABEL_QUEUE = "kueue.x-k8s.io/queue-name"
+LABEL_KUEUE_PRIORITY = "kueue.x-k8s.io/priority-class"  # names a WorkloadPriorityClass
 ANNOTATION_FLUX_SSA = "kustomize.toolkit.fluxcd.io/ssa"
 FLUX_SSA_CREATE_ONLY = "IfNotPresent"
 

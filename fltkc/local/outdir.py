@@ -73,6 +73,7 @@ class JobSpec:
     nproc_per_node: str
     replica_specs: tuple[ReplicaSpec, ...]  # Master first
     file: Path
+    priority: int = 0  # annotation fltkc.dev/priority-value: waiting jobs start highest first
 
     @property
     def total_replicas(self) -> int:
@@ -212,7 +213,16 @@ def parse_job(doc: dict[str, Any], file: Path) -> JobSpec:
             if key in replicas
         ),
         file=file,
+        priority=_priority(meta, where),
     )
+
+
+def _priority(meta: dict[str, Any], where: str) -> int:
+    raw = (meta.get("annotations") or {}).get(contract.ANNOTATION_PRIORITY, "0")
+    try:
+        return int(raw)
+    except ValueError:
+        raise ManifestError(f"{where}: annotation {contract.ANNOTATION_PRIORITY}={raw!r}") from None
 
 
 def read_out_dir(path: Path) -> OutDir:

@@ -53,11 +53,17 @@ def _row(name: str, jobs: Sequence[JobTimes]) -> ClassRow:
 
 
 def class_rows(timeline: Timeline) -> list[ClassRow]:
-    """One row per job class (sorted), then one for every job when there are several classes."""
+    """One row per job class (task, or task/priority; sorted), one per priority across tasks
+    (`*/<priority>`) where jobs drew priorities, then one for every job when there are several."""
     classes: dict[str, list[JobTimes]] = {}
+    priorities: dict[str, list[JobTimes]] = {}
     for job in timeline.jobs:
         classes.setdefault(job.job_class, []).append(job)
+        if job.priority is not None:
+            priorities.setdefault(f"*/{job.priority}", []).append(job)
     rows = [_row(name, jobs) for name, jobs in sorted(classes.items())]
+    if len(classes) > len(priorities) > 0:
+        rows += [_row(name, jobs) for name, jobs in sorted(priorities.items())]
     if len(classes) > 1:
         rows.append(_row(ALL, timeline.jobs))
     return rows

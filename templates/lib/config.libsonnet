@@ -40,6 +40,8 @@
     queues: null,
     tensorboard: null,
     argocd: null,
+    priorityClasses: [],
+    workloadPriorityClasses: [],
   } + (if std.objectHas(plan, 'workloads') then plan.workloads else {}),
 
   required(object, field, what)::

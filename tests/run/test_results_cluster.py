@@ -7,6 +7,7 @@ releases; each job's ranks/<rank>.json gives its first start and last end; job.j
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,18 @@ def test_the_build_out_dir_names_the_jobs_that_never_ran(tmp_path: Path):
     a3 = analyse(results).timeline.jobs[3]
     # Not yet due when the logs were copied: its planned arrival, nothing else.
     assert (a3.task, a3.arrival, a3.release, a3.status) == ("train", 30.0, None, "not started")
+
+
+def test_scheduling_breaks_down_by_the_priority_each_job_drew(tmp_path: Path):
+    logs = rs.cluster_logs(tmp_path / "logs")
+    for name, priority in (("c-train-a0", "high"), ("c-train-a1", "low")):
+        path = logs / name / "job.json"
+        info = json.loads(path.read_text())
+        info["config"]["job"] |= {"stream": "mix", "priority": priority}
+        path.write_text(json.dumps(info))
+    rows = class_rows(analyse(load_run(logs)).timeline)
+    by_class = {row.job_class: row for row in rows}
+    # c-train-a2 left no files, so no priority: it stays in class train.
+    assert list(by_class) == ["train", "train/high", "train/low", "*/high", "*/low", "(all)"]
+    assert by_class["train/high"].jct.mean == 20.0 and by_class["train/low"].jct.mean == 30.5
+    assert by_class["*/low"].queueing.mean == 5.0 and by_class["(all)"].jobs == 3

@@ -31,6 +31,17 @@ def test_hparams_carry_the_task_seed_repetition_and_every_swept_parameter() -> N
     }
 
 
+def test_a_mixture_job_also_shows_its_stream_and_priority() -> None:
+    job = {"experiment": "e", "task": "fed", "name": "e-mix-a3", "stream": "mix", "priority": "hi"}
+    assert hparams({**CONFIG, "job": job}) == {
+        "task": "fed",
+        "repetition": 0,
+        "seed": h.SEED,
+        "stream": "mix",
+        "priority": "hi",
+    }
+
+
 def test_a_rank_record_keeps_every_attempt(tmp_path: Path) -> None:
     env = read_env(h.Job(tmp_path, 1234).env(1, 2))
     ticks = iter([10.0, 12.5, 20.0, 31.0])
