@@ -111,8 +111,13 @@ class RunLog:
             str(log_dir / contract.TENSORBOARD_DIR), purge_step=resume_step + 1
         )
         if hparams is not None:
-            self.writer.file_writer.add_summary(session_start(hparams))
+            self._add_summary(session_start(hparams))
             self.writer.flush()
+
+    def _add_summary(self, summary: Any) -> None:
+        """A raw summary into this run's event file (torch leaves the writer untyped)."""
+        writer: Any = self.writer
+        writer._get_file_writer().add_summary(summary)
 
     def record(self, rec: StepRecord) -> None:
         with self.metrics.open("a", encoding="utf-8") as fh:
@@ -143,7 +148,7 @@ class RunLog:
 
     def close(self) -> None:
         """The run finished: end the HParams session (status success) and flush."""
-        self.writer.file_writer.add_summary(session_end())
+        self._add_summary(session_end())
         self.writer.close()
 
 
@@ -152,7 +157,7 @@ def session_start(hparams: Mapping[str, Any]) -> Any:
     dashboard then collects the hyperparameters of every job's run, across tasks and points."""
     from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
-    _, start, _ = hparams_summaries(dict(hparams), {})
+    _, start, _ = hparams_summaries(dict(hparams), {})  # type: ignore[no-untyped-call]
     return start
 
 
@@ -160,7 +165,7 @@ def session_end() -> Any:
     """The session-end summary with status success (torch builds it without TensorFlow)."""
     from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
-    _, _, end = hparams_summaries({}, {})
+    _, _, end = hparams_summaries({}, {})  # type: ignore[no-untyped-call]
     return end
 
 

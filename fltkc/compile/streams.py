@@ -206,7 +206,7 @@ def stream_jobs(experiment: Experiment) -> list[Job]:
             if task.name not in configs:
                 configs[task.name] = variant_config(experiment, task, {})
             seed = plan_seed(experiment.seed, "stream", stream.name, arrival.index)
-            meta = {"experiment": experiment.name, "task": task.name, "name": name}
+            meta: dict[str, Any] = {"experiment": experiment.name, "task": task.name, "name": name}
             meta |= {"repetition": 0, "stream": stream.name}
             if arrival.priority is not None:
                 meta["priority"] = arrival.priority

@@ -59,7 +59,7 @@ def _configs(out_dir: Path) -> dict[str, Record]:
             except json.JSONDecodeError:
                 continue
             job = config.get("job") if isinstance(config, dict) else None
-            if isinstance(job, dict) and job.get("name"):
+            if isinstance(config, dict) and isinstance(job, dict) and job.get("name"):
                 found[str(job["name"])] = config
     return found
 

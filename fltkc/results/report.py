@@ -51,12 +51,13 @@ def _plan(analysis: Analysis) -> str:
     plan = analysis.results.plan
     if plan is None:
         run = analysis.results.run or {}
-        rows = [
+        recorded = [
             (j.get("name"), j.get("task"), j.get("arrivalOffset"), j.get("replicas"))
             for j in run.get("jobs") or []
         ]
         note = '<p class="note">No out/ found (give --out): jobs as run.json recorded them.</p>'
-        return note + _table(["job", "task", "arrival offset s", "replicas"], rows, "plan-jobs")
+        header = ["job", "task", "arrival offset s", "replicas"]
+        return note + _table(header, recorded, "plan-jobs")
     tasks: dict[str, list[Any]] = {}
     for job in plan.jobs:
         tasks.setdefault(job.task, []).append(job)
