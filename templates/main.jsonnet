@@ -7,6 +7,7 @@ local config = import 'lib/config.libsonnet';
 local configmap = import 'lib/configmap.libsonnet';
 local dataprep = import 'lib/dataprep.libsonnet';
 local kueue = import 'lib/kueue.libsonnet';
+local priority = import 'lib/priorityclass.libsonnet';
 local pvc = import 'lib/persistentvolumeclaim.libsonnet';
 local pytorchjob = import 'lib/pytorchjob.libsonnet';
 local release = import 'lib/release.libsonnet';
@@ -62,7 +63,13 @@ function(plan)
       ['deployment-' + w.tensorboard.name]: tensorboard.deployment(plan, w.tensorboard),
       ['service-' + w.tensorboard.name]: tensorboard.service(plan, w.tensorboard),
     }
-  ) + (
+  ) + {
+    ['priorityclass-' + class.name]: priority.priorityClass(plan, class)
+    for class in w.priorityClasses
+  } + {
+    ['workloadpriorityclass-' + class.name]: priority.workloadPriorityClass(plan, class)
+    for class in w.workloadPriorityClasses
+  } + (
     if w.argocd == null then {} else {
       'argocd-application': argocd.application(plan, w.argocd),
     }

@@ -17,6 +17,7 @@ from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import TrainerConfig
 from trainer.errors import UsageError
 from trainer.metrics import Progress, RunLog, StepRecord, result_json
+from trainer.provenance import hparams, write_job_info
 from trainer.seeding import derive_seed, make_deterministic, seed_everything
 
 
@@ -70,6 +71,7 @@ def setup(env: TrainerEnv, config: TrainerConfig) -> Job:
         torch.cuda.set_device(device)
     if env.is_main:
         env.log_dir.mkdir(parents=True, exist_ok=True)
+        write_job_info(env.log_dir, config.raw)
     if env.world_size > 1:
         # Federated vectors travel host-side, so gloo serves that mode on GPUs too.
         gpu_ddp = device.type == "cuda" and config.mode == "distributed"
@@ -86,7 +88,7 @@ class Reporter:
         self.progress = Progress()
         if checkpoint is not None:
             self.progress.load_state_dict(checkpoint["progress"])
-        self.log = RunLog(job.env.log_dir, self.progress.step)
+        self.log = RunLog(job.env.log_dir, self.progress.step, hparams(job.config.raw))
 
     def step_done(self, record: StepRecord, states: dict[str, Any]) -> None:
         self.progress.update(record)

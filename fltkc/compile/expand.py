@@ -16,6 +16,7 @@ from fltkc import contract
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
 from fltkc.compile.experiment import Experiment, Hardware, Task
 from fltkc.compile.limits import job_count_diagnostics, schedule_diagnostics
+from fltkc.compile.streams import stream_jobs, stream_only_tasks
 from fltkc.compile.validate import explain, strict_validator
 from fltkc.contract.checks import config_issues
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
@@ -43,6 +44,8 @@ class Job:
     backoff_limit: int
     suspend: bool
     config: Mapping[str, Any]
+    stream: str | None = None  # the arrival stream that drew this job (spec.streams)
+    priority: str | None = None  # its priority class (spec.priorityClasses)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,10 @@ def expand(experiment: Experiment) -> Plan:
     """All jobs of the experiment, deterministic in its content and seed."""
     diagnostics: list[Diagnostic] = []
     offsets: dict[int, tuple[float, ...]] = {}
+    only_streamed = stream_only_tasks(experiment.source, experiment.streams)
     for task in experiment.tasks:
+        if task.name in only_streamed:
+            continue
         try:
             offsets[task.index] = _task_offsets(experiment, task)
         except CompileError as exc:
@@ -93,6 +99,10 @@ def expand(experiment: Experiment) -> Plan:
                 jobs += _task_jobs(experiment, task, offsets[task.index])
         except CompileError as exc:
             diagnostics += exc.diagnostics
+    try:
+        jobs += stream_jobs(experiment)
+    except CompileError as exc:
+        diagnostics += exc.diagnostics
     diagnostics += _name_clashes(experiment, jobs)
     if diagnostics:
         raise CompileError(diagnostics)
@@ -226,6 +236,10 @@ def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]
         where = ("spec", "tasks", task.index, "sweep", "grid")
         raise CompileError([experiment.source.diag(where, message)])
     return config
+
+
+# Stream jobs (fltkc.compile.streams) complete and check their configs the same way.
+variant_config = _variant_config
 
 
 def _config_problems(config: dict[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fltkc import contract
 from fltkc.compile.load import Source
 from fltkc.compile.quantity import canonicalize
+from fltkc.compile.streams import PriorityClass, Stream, read_priority_classes, read_streams
 
 PodSecurity = Literal["restricted", "baseline"]
 Backend = Literal["pytorchjob", "trainjob"]
@@ -122,6 +123,9 @@ class Experiment:
     source: Source
     backend: Backend = "pytorchjob"
     runtime_ref: RuntimeRef | None = None
+    # Workload mixtures (fltkc.compile.streams): arrival streams drawing task and priority.
+    streams: tuple[Stream, ...] = ()
+    priority_classes: tuple[PriorityClass, ...] = ()
 
 
 TRAINING_KEYS = (
@@ -175,6 +179,8 @@ def build_experiment(source: Source, traces: Mapping[int, tuple[float, ...]]) ->
         source=source,
         backend=spec.get("backend", "pytorchjob"),
         runtime_ref=_runtime_ref(spec.get("trainjob", {}).get("runtimeRef")),
+        streams=read_streams(spec),
+        priority_classes=read_priority_classes(spec),
     )
 
 

@@ -108,7 +108,7 @@ def runtime_shape(exp: Experiment, job: Job) -> dict[str, Any]:
         "trainer": True,
         "replicas": 1,
         "resources": None,  # the TrainJob's trainer.resourcesPerNode
-        "priorityClassName": job.master.priority_class,
+        "priorityClassName": job.priority or job.master.priority_class,
         "wait": wait,
     }
     roles = [node]
@@ -120,7 +120,7 @@ def runtime_shape(exp: Experiment, job: Job) -> dict[str, Any]:
                 "trainer": False,
                 "replicas": job.workers,
                 "resources": _resources(job.worker),
-                "priorityClassName": job.worker.priority_class,
+                "priorityClassName": job.priority or job.worker.priority_class,
                 "wait": wait,
             }
         )

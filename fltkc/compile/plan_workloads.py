@@ -14,6 +14,7 @@ from fltkc.compile.expand import Job, Plan
 from fltkc.compile.experiment import DEFAULT_PROFILE, Experiment, Hardware, resolve_hardware
 from fltkc.compile.plan import experiment_labels
 from fltkc.compile.quantity import Quantity, canonical, parse
+from fltkc.compile.streams import priority_section
 
 # Small fixed sizes: the release polls the API, the wait is a stat loop, TensorBoard reads logs;
 # data preparation unpacks archives (CIFAR's tarball is 170 MB).
@@ -41,6 +42,9 @@ def workloads_document(plan: Plan) -> dict[str, Any]:
         "queues": queues_section(plan),
         "tensorboard": _tensorboard(exp),
         "argocd": argocd_section(exp),
+        **priority_section(
+            exp.priority_classes, experiment_labels(exp), exp.queue_name is not None
+        ),
     }
 
 

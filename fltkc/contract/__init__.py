@@ -64,6 +64,11 @@ RESULT_FILE = "result.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 PARTITION_FILE = "partition.json"
 TENSORBOARD_DIR = "tensorboard"
+# Rank 0: the job's task, sweep point, repetition, seed, config and library versions, at start.
+JOB_FILE = "job.json"
+# Every rank: ranks/<rank>.json, its attempts' wall-clock start and end (epoch seconds) and exit
+# codes, so `fltkc results` times the jobs of a logs volume copied off the cluster.
+RANKS_DIR = "ranks"
 
 # Exit codes: the CLI's, the trainer's and the local runner's (README, "Exit codes").
 EXIT_FAILED = 1  # `fltkc run`: some job failed
@@ -78,6 +83,8 @@ LABEL_EXPERIMENT = "fltkc.dev/experiment"
 LABEL_TASK = "fltkc.dev/task"
 LABEL_JOB = "fltkc.dev/job"
 ANNOTATION_ARRIVAL = "fltkc.dev/arrival-offset-seconds"  # decimal string, seconds from start
+# A job that drew a priority class (spec.streams): its value, which `fltkc run` orders by.
+ANNOTATION_PRIORITY = "fltkc.dev/priority-value"
 # Kubernetes' recommended labels, on every object; users may not set these or ours.
 LABEL_APP_NAME = "app.kubernetes.io/name"
 LABEL_APP_INSTANCE = "app.kubernetes.io/instance"
@@ -87,6 +94,7 @@ LABEL_COMPONENT = "app.kubernetes.io/component"  # release, dataprep, tensorboar
 RESERVED_LABEL_PREFIXES = ("fltkc.dev/", "app.kubernetes.io/")
 # Kueue admits a job labelled with its LocalQueue; Flux must not revert a field we change live.
 LABEL_QUEUE = "kueue.x-k8s.io/queue-name"
+LABEL_KUEUE_PRIORITY = "kueue.x-k8s.io/priority-class"  # names a WorkloadPriorityClass
 ANNOTATION_FLUX_SSA = "kustomize.toolkit.fluxcd.io/ssa"
 FLUX_SSA_CREATE_ONLY = "IfNotPresent"
 

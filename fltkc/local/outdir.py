@@ -100,6 +100,7 @@ class JobSpec:
     replica_specs: tuple[ReplicaSpec, ...]  # Master first
     file: Path
     kind: Literal["PyTorchJob", "TrainJob"] = "PyTorchJob"
+    priority: int = 0  # annotation fltkc.dev/priority-value: waiting jobs start highest first
 
     @property
     def total_replicas(self) -> int:
@@ -241,6 +242,7 @@ def parse_job(doc: dict[str, Any], file: Path) -> JobSpec:
             if key in replicas
         ),
         file=file,
+        priority=_priority(meta, where),
     )
 
 
@@ -313,7 +315,16 @@ def parse_trainjob(
         replica_specs=tuple(_trainjob_replica(r, offsets[r.name], where) for r in rjobs),
         file=file,
         kind="TrainJob",
+        priority=_priority(meta, where),
     )
+
+
+def _priority(meta: dict[str, Any], where: str) -> int:
+    raw = (meta.get("annotations") or {}).get(contract.ANNOTATION_PRIORITY, "0")
+    try:
+        return int(raw)
+    except ValueError:
+        raise ManifestError(f"{where}: annotation {contract.ANNOTATION_PRIORITY}={raw!r}") from None
 
 
 def read_out_dir(path: Path) -> OutDir:

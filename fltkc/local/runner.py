@@ -138,7 +138,9 @@ def _loop(
         if not stopping:
             free = slots - sum(run.slots_in_use for run in runs)
             queue = [
-                Pending(r.name, r.due, r.spec.total_replicas) for r in runs if r.status == "queued"
+                Pending(r.name, r.due, r.spec.total_replicas, r.spec.priority)
+                for r in runs
+                if r.status == "queued"
             ]
             started = set(admit(queue, now, free))
             for run in runs:

@@ -1,33 +1,20 @@
-"""PNG figures of a run: accuracy and loss per task, and a timeline of the queueing."""
+"""PNG figures of a run: per task the jobs, the bands and the sweep; timeline, utilisation."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from fltkc.results.records import JobMetrics, RunMetrics
-
-_STATUS_COLOURS = {"succeeded": "tab:green", "failed": "tab:red", "interrupted": "tab:orange"}
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on a server or in CI
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _file_name(task: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", task).strip("-") or "task"
+from fltkc.results.analysis import Analysis
+from fltkc.results.plots_common import file_name, pyplot, save
+from fltkc.results.plots_schedule import plot_timeline, plot_utilisation
+from fltkc.results.plots_sweep import plot_bands, plot_sweep
+from fltkc.results.records import JobMetrics
 
 
 def plot_task(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
     """Accuracy and loss against round or epoch, one line per job."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -45,54 +32,26 @@ def plot_task(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
     handles, labels = acc_ax.get_legend_handles_labels()
     if handles:
         acc_ax.legend(fontsize="small")
-    fig.suptitle(f"task {task}")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    fig.suptitle(f"task {task}: every job")
+    return save(fig, path)
 
 
-def plot_timeline(run: dict[str, Any], path: Path) -> Path:
-    """Per job: arrival (dot), waiting for slots (thin line), running (bar, coloured by status)."""
-    plt = _pyplot()
-    jobs = run.get("jobs") or []
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(jobs) + 1.6))
-    end_of_run = float(run.get("elapsedSeconds") or 0.0)
-    for y, job in enumerate(jobs):
-        arrival = float(job.get("scheduledStart") or 0.0)
-        start, end = job.get("start"), job.get("end")
-        ax.plot([arrival], [y], "k.", markersize=8)
-        if start is not None:
-            ax.hlines(y, arrival, float(start), colors="grey", linewidth=1)
-            stop = float(end) if end is not None else end_of_run
-            colour = _STATUS_COLOURS.get(str(job.get("status")), "tab:blue")
-            ax.barh(y, stop - float(start), left=float(start), height=0.5, color=colour)
-    ax.set_yticks(range(len(jobs)), [str(job.get("name")) for job in jobs])
-    ax.invert_yaxis()
-    ax.set_xlabel("seconds since the run started")
-    ax.set_title(
-        f"{run.get('experiment', '')}: arrival, wait and run per job "
-        f"({run.get('slots', '?')} slots)"
-    )
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def plot_run(results: RunMetrics, out_dir: Path) -> list[Path]:
-    """One figure per task, and the timeline when the run left a run.json."""
+def plot_run(analysis: Analysis, out_dir: Path) -> list[Path]:
+    """Per task: every job's curves, the band over repetitions per sweep point and the sweep
+    figure; then the timeline and the utilisation, where the run left times."""
+    results = analysis.results
     by_task: dict[str, list[JobMetrics]] = {}
     for job in results.jobs:
         if job.metrics:
             by_task.setdefault(job.task, []).append(job)
-    paths = [
-        plot_task(task, jobs, out_dir / f"task-{_file_name(task)}.png")
-        for task, jobs in sorted(by_task.items())
-    ]
-    if results.run and results.run.get("jobs"):
-        paths.append(plot_timeline(results.run, out_dir / "timeline.png"))
-    return paths
+    paths: list[Path | None] = []
+    for task, jobs in sorted(by_task.items()):
+        name = file_name(task)
+        groups = [g for g in analysis.groups if g.task == task]
+        paths.append(plot_task(task, jobs, out_dir / f"task-{name}.png"))
+        paths.append(plot_bands(task, groups, jobs, out_dir / f"accuracy-{name}.png"))
+        paths.append(plot_sweep(task, groups, out_dir / f"sweep-{name}.png"))
+    if analysis.timeline is not None and analysis.timeline.jobs:
+        paths.append(plot_timeline(analysis.timeline, out_dir / "timeline.png"))
+        paths.append(plot_utilisation(analysis.timeline, out_dir / "utilisation.png"))
+    return [p for p in paths if p is not None]

@@ -40,6 +40,8 @@
     queues: null,
     tensorboard: null,
     argocd: null,
+    priorityClasses: [],
+    workloadPriorityClasses: [],
   } + (if std.objectHas(plan, 'workloads') then plan.workloads else {}),
 
   // The plan's `trainjob` section (fltkc/compile/plan_trainjob.py); null for backend pytorchjob.

@@ -27,6 +27,7 @@ from fltkc.local.trainjob import ReplicatedJob, replicated_jobs, strategic_merge
 EXPECTED_VALID = {
     "distributed-cifar10-resnet": 5 + 1,
     "federated-mnist-dirichlet": 20 + 1,
+    "mixture": 28 + 2,  # a runtime for each of its two tasks
     "model-cifar10-cnn": 5 + 1,
     "model-cifar10-resnet": 5 + 1,
     "model-cifar100-resnet": 5 + 1,

@@ -113,8 +113,10 @@ def test_writing_every_default_out_changes_nothing() -> None:
     # EXPLICIT holds every default the schema documents, but for tensorboard.enabled and
     # argocd.enabled (false): MINIMAL turns both on to reach the defaults inside them.
     documented = sorted(map(json.dumps, _defaults(load_schema(EXPERIMENT_SCHEMA))))
-    # ... and the runtime kind, which only a trainjob build with a named runtime reads (below).
-    written = sorted(map(json.dumps, [*_leaves(EXPLICIT), False, False, RUNTIME_KIND]))
+    # ... and the runtime kind and the stream defaults, each read only in a test of its own below.
+    written = sorted(
+        map(json.dumps, [*_leaves(EXPLICIT), False, False, RUNTIME_KIND, *STREAM_DEFAULTS])
+    )
     assert written == documented
     assert _build(explicit) == _build(MINIMAL)
 
@@ -129,3 +131,26 @@ def test_the_named_runtime_kind_default_changes_nothing() -> None:
     explicit = copy.deepcopy(named)
     explicit["spec"]["trainjob"]["runtimeRef"]["kind"] = RUNTIME_KIND
     assert _build(explicit) == _build(named)
+
+
+STREAM_DEFAULTS = [1, 1, True]  # mix and priority weights, priorityClasses.*.create
+
+
+def test_the_stream_defaults_change_nothing() -> None:
+    streamed = copy.deepcopy(MINIMAL)
+    task = streamed["spec"]["tasks"][0]
+    del task["arrivals"], task["sweep"]  # a task drawn by a stream runs only through it
+    streamed["spec"]["priorityClasses"] = {"high": {"value": 100}}
+    streamed["spec"]["streams"] = [
+        {
+            "name": "s",
+            "arrivals": {"process": "poisson", "rate": 2, "count": 3},
+            "mix": [{"task": "t"}],
+            "priority": [{"class": "high"}],
+        }
+    ]
+    explicit = copy.deepcopy(streamed)
+    explicit["spec"]["priorityClasses"]["high"]["create"] = True
+    explicit["spec"]["streams"][0]["mix"][0]["weight"] = 1
+    explicit["spec"]["streams"][0]["priority"][0]["weight"] = 1
+    assert _build(explicit) == _build(streamed)

@@ -140,7 +140,14 @@ def test_table_csv_and_plots_of_a_local_run(tmp_path: Path):
     assert [r["job"] for r in rows] == ["fed-0", "fed-1", "ddp-0"]
     assert float(rows[2]["best_accuracy"]) == 0.9 and rows[1]["mode"] == ""
     plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
-    assert plots == ["task-ddp.png", "task-fed.png", "timeline.png"]
+    assert plots == [
+        "accuracy-ddp.png",
+        "accuracy-fed.png",
+        "task-ddp.png",
+        "task-fed.png",
+        "timeline.png",
+        "utilisation.png",
+    ]
     for name in plots:
         data = (tmp_path / "plots" / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
@@ -158,7 +165,10 @@ def test_a_logs_volume_copied_off_the_cluster_needs_no_run_json(tmp_path: Path):
     ]
     out = CliRunner().invoke(make_app(), ["results", str(tmp_path), "--plots", str(tmp_path / "p")])
     assert out.exit_code == 0, out.output
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["task-all.png"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "accuracy-all.png",
+        "task-all.png",
+    ]
 
 
 def test_a_directory_without_metrics_is_an_error(tmp_path: Path):

@@ -9,6 +9,7 @@ import yaml
 from run_support import WriteOut, job_manifest, make_app
 from typer.testing import CliRunner
 
+from fltkc import contract
 from fltkc.local import ManifestError, RunOptions, read_out_dir, run_experiment
 from fltkc.local.localize import expand_refs, operator_env, rewrite_path
 from fltkc.local.outdir import parse_job
@@ -67,6 +68,44 @@ def test_fifo_admission_blocks_behind_the_head():
     assert admit(queue, now=1.0, free_slots=4) == ["a", "b"]  # c has not arrived
     assert admit(queue, now=5.0, free_slots=5) == ["a", "b", "c"]
     assert due_time(40.0, 20.0, False) == 2.0 and due_time(40.0, 20.0, True) == 0.0
+
+
+def test_arrived_jobs_start_by_priority_then_arrival():
+    queue = [
+        Pending("low", 0.0, 2, priority=10),
+        Pending("also-low", 0.5, 1, priority=10),
+        Pending("high", 1.0, 2, priority=1000),
+        Pending("later", 9.0, 1, priority=5000),
+    ]
+    assert admit(queue, now=0.7, free_slots=2) == ["low"]  # high has not arrived yet
+    assert admit(queue, now=2.0, free_slots=2) == ["high"]  # arrived last, starts first
+    assert admit(queue, now=2.0, free_slots=3) == ["high"]  # low blocks also-low (FIFO)
+    assert admit(queue, now=2.0, free_slots=5) == ["high", "low", "also-low"]
+    assert admit(queue, now=9.0, free_slots=6) == ["later", "high", "low", "also-low"]
+
+
+def test_the_priority_annotation_is_read_and_checked():
+    assert parse_job(job_manifest("j", 1, 0.0, priority=1000), Path("j.yaml")).priority == 1000
+    assert parse_job(job_manifest("j", 1, 0.0), Path("j.yaml")).priority == 0
+    bad = job_manifest("j", 1, 0.0)
+    bad["metadata"]["annotations"][contract.ANNOTATION_PRIORITY] = "high"
+    with pytest.raises(ManifestError, match="fltkc.dev/priority-value='high'"):
+        parse_job(bad, Path("j.yaml"))
+
+
+def test_a_waiting_high_priority_job_overtakes_a_low_one(write_out: WriteOut, tmp_path: Path):
+    slow = {"steps": 4, "sleep": 0.25}
+    out = write_out(
+        [
+            ("first", 1, 0.0, slow, {}),
+            ("low", 1, 0.1, FAST, {"priority": 10}),
+            ("high", 1, 0.2, FAST, {"priority": 1000}),
+        ]
+    )
+    result = run_experiment(out, RunOptions(run_dir=tmp_path / "run", slots=2))
+    assert result.status == "succeeded", result
+    start = {job.name: job.start for job in result.jobs}
+    assert start["first"] < start["high"] < start["low"]
 
 
 def test_jobs_are_read_in_arrival_order(write_out: WriteOut):
