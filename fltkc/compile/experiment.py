@@ -85,6 +85,7 @@ class Task:
     trace: tuple[float, ...]
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     repetitions: int
+    seed_per_point: bool  # False: the points of one repetition share its seed
 
 
 @dataclass(frozen=True)
@@ -259,4 +260,5 @@ def _task(
         trace=trace,
         grid=tuple((path, tuple(values)) for path, values in sweep.get("grid", {}).items()),
         repetitions=sweep.get("repetitions", 1),
+        seed_per_point=sweep.get("seedPerPoint", False),
     )
