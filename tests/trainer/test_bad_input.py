@@ -141,6 +141,30 @@ def test_checkpoint_of_another_config(
     )
 
 
+DATA_CASES = [
+    (_fed(clients=12), "partition iid: 4 of 12 clients get no training sample (from 8)"),
+    (
+        _fed(partition={"name": "shards", "shardsPerClient": 2}),
+        "shards: 8 samples cannot fill 12 shards (6 clients x 2)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("federated", "problem"), DATA_CASES)
+def test_data_a_partition_cannot_split_is_bad_input(
+    federated: dict[str, Any],
+    problem: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dataset = {**h.BASE["dataset"], "trainSamples": 8}
+    job = h.new_job(tmp_path, {**h.config(), "dataset": dataset, "federated": federated})
+    code, err = _run_main(monkeypatch, capsys, job)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"fltk-trainer: error: {problem}")
+
+
 def test_one_line_and_no_traceback_from_the_real_process(tmp_path: Path) -> None:
     job = h.new_job(tmp_path, {**h.config(), "batchSize": 0})
     proc = subprocess.run(

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
-from trainer.data import PARTITIONS, partition_dataset, partition_stats
+from trainer.data import PARTITIONS, DataError, partition_dataset, partition_stats
 
 ALL = [
     {"name": "iid"},
@@ -91,8 +91,17 @@ def test_shards_leave_the_remainder_unused() -> None:
 
 
 def test_shards_too_many_for_the_data() -> None:
-    with pytest.raises(ValueError, match="5 samples cannot fill 6 shards"):
+    # DataError: the trainer exits 2 (bad input, never retried) with this one line.
+    with pytest.raises(DataError, match="5 samples cannot fill 6 shards"):
         partition_dataset(labelled([0] * 5), 3, {"name": "shards", "shardsPerClient": 2}, seed=1)
+
+
+@pytest.mark.parametrize("cfg", ALL[:2] + ALL[3:], ids=lambda c: c["name"])
+def test_more_clients_than_samples_is_bad_input(cfg: dict[str, Any]) -> None:
+    data = labelled([0, 1, 2], users=["a", "b", "c"] if cfg["name"] == "dirichlet" else None)
+    with pytest.raises(DataError, match=r"1 of 4 clients get no training sample \(from 3\)"):
+        partition_dataset(data, 4, cfg, seed=0)
+    assert all(partition_dataset(data, 3, cfg, seed=0))  # one each is enough
 
 
 def test_limit_labels_gives_each_client_k_labels() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from trainer.data.common import DataError
+
 Parts = list[list[int]]
 
 
@@ -60,7 +62,7 @@ def shards(
     count = clients * per_client
     size = len(targets) // count
     if size == 0:
-        raise ValueError(
+        raise DataError(
             f"shards: {len(targets)} samples cannot fill {count} shards "
             f"({clients} clients x {per_client}); lower shardsPerClient or clients"
         )
@@ -120,15 +122,24 @@ def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], se
     """Client index lists for `dataset` (which has `targets`, and `users` for reddit)."""
     name = cfg["name"]
     if name not in PARTITIONS:
-        raise ValueError(f"unknown partition {name!r}; valid names: {', '.join(PARTITIONS)}")
+        raise DataError(f"unknown partition {name!r}; valid names: {', '.join(PARTITIONS)}")
     if num_clients < 1:
-        raise ValueError(f"partition: num_clients must be at least 1, got {num_clients}")
+        raise DataError(f"partition: num_clients must be at least 1, got {num_clients}")
     rng = np.random.default_rng(seed)
     users = getattr(dataset, "users", None)
-    if users is not None and name != "iid":
-        return _finish(by_user(users, num_clients, rng))
     targets = torch.as_tensor(dataset.targets).numpy()
-    return _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
+    if users is not None and name != "iid":
+        parts = _finish(by_user(users, num_clients, rng))
+    else:
+        parts = _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
+    empty = sum(1 for part in parts if not part)
+    if empty:
+        # A client without samples has nothing to train on and weighs zero in FedAvg.
+        raise DataError(
+            f"partition {name}: {empty} of {num_clients} clients get no training sample "
+            f"(from {len(targets)}); lower federated.clients or raise dataset.trainSamples"
+        )
+    return parts
 
 
 def partition_stats(parts: Parts, targets: torch.Tensor, num_classes: int) -> dict[str, Any]:
