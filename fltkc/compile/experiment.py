@@ -254,7 +254,7 @@ def _task(
         master=resolve_hardware(master_profile, profiles),
         workers=workers.get("count", 1 if spec["mode"] == "federated" else 0),
         worker=resolve_hardware(workers.get("profile", master_profile), profiles),
-        restart_policy=spec.get("restartPolicy", "OnFailure"),
+        restart_policy=spec.get("restartPolicy", "ExitCode"),
         backoff_limit=spec.get("backoffLimit", 3),
         arrivals=spec.get("arrivals", {"process": "fixed", "offsetsSeconds": [0]}),
         trace=trace,
