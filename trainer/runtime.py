@@ -118,19 +118,20 @@ def read_checkpoint(job: Job) -> dict[str, Any] | None:
 
 def shared_checkpoint(job: Job, share: bool) -> dict[str, Any] | None:
     """Rank 0 reads the checkpoint and tells every rank whether it could, so a bad one ends
-    every rank with exit 2 at once instead of leaving workers in a collective the master
-    never joins (until the watchdog calls it a lost peer, which ExitCode would retry).
+    every rank with exit 2 at once; otherwise workers wait in a collective the master never
+    joins and end as a lost peer (129), which ExitCode retries.
 
     With `share` every rank gets the checkpoint (DDP: only the master needs the logs volume);
     otherwise workers get None. Every rank must call this at the same point of its run."""
-    error, ckpt = None, None
+    error: str | None = None
+    ckpt: dict[str, Any] | None = None
     if job.env.is_main:
         try:
             ckpt = read_checkpoint(job)
         except UsageError as exc:
             error = str(exc)
     if job.env.world_size > 1:
-        box = [error, ckpt if share else None]
+        box: list[Any] = [error, ckpt if share else None]
         with rendezvous.peer_guard("sharing the checkpoint"):
             dist.broadcast_object_list(box, src=0)
         error, ckpt = box[0], ckpt if job.env.is_main else box[1]
