@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from fltkc.contract.env import read_env
 from trainer.config import load_config
@@ -39,12 +39,14 @@ def main() -> int:
         with rendezvous.peer_guard(f"{config.mode} training"):
             _modes()[config.mode](job)
     except (UsageError, DataError) as exc:
-        return _fail(f"error: {exc}", UsageError.exit_code, record)
+        joined = rendezvous.abandon()
+        _fail(f"error: {exc}", UsageError.exit_code, record)
+        if joined:  # every rank is leaving: tearing down what they shared blocks, as below
+            _leave_now(UsageError.exit_code)
+        return UsageError.exit_code
     except PeerLost as exc:
         _fail(f"peer lost: {exc}", PeerLost.exit_code, record)
-        # Tearing down a process group whose peer vanished blocks for seconds in torch's
-        # destructors; nothing is left to flush, so leave at once.
-        os._exit(PeerLost.exit_code)
+        _leave_now(PeerLost.exit_code)
     except BaseException:
         if record is not None:
             record.ended(1)  # a crash (or Ctrl-C) still ends this attempt in the record
@@ -59,6 +61,14 @@ def _fail(message: str, code: int, record: RankRecord | None) -> int:
     if record is not None:
         record.ended(code)
     return code
+
+
+def _leave_now(code: int) -> NoReturn:
+    """Tearing down a process group whose peer vanished blocks for seconds in torch's
+    destructors, and a busy node takes seconds more to unload torch; the trainer has nothing
+    left to flush, so leave at once."""
+    sys.stdout.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from trainer.errors import PeerLost, report
 
 RETRY_SECONDS = 1.0
 _watchdog: watchdog.Watchdog | None = None
+_joined = False  # this process joined a process group (it may be torn down since)
 
 
 def wait_for_master(env: TrainerEnv, timeout: float) -> None:
@@ -66,7 +67,8 @@ def join(env: TrainerEnv, backend: str, timeout: float) -> None:
         )
     except dist.DistError as exc:
         raise PeerLost(f"rendezvous failed: {first_line(exc)}") from None
-    global _watchdog
+    global _watchdog, _joined
+    _joined = True
     try:
         store = watchdog.connect(env.master_addr, env.master_port, timeout)
     except dist.DistError as exc:
@@ -86,14 +88,30 @@ def _lost(reason: str) -> None:
     os._exit(PeerLost.exit_code)
 
 
-def leave() -> None:
-    """Check out with the watchdog (the master waits for every worker), then tear down."""
+def check_out() -> None:
+    """Stop heartbeating as a rank that is done: the master waits for every worker's."""
     global _watchdog
     if _watchdog is not None:
         _watchdog.check_out()
         _watchdog = None
+
+
+def leave() -> None:
+    """Check out with the watchdog (the master waits for every worker), then tear down."""
+    check_out()
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def abandon() -> bool:
+    """Stop heartbeating without checking out, for a rank leaving with bad input: a peer that
+    leaves first must not turn this exit into a lost peer. True when this process joined a
+    process group, so its peers are leaving too and the caller should leave at once."""
+    global _watchdog
+    if _watchdog is not None:
+        _watchdog.stop()
+        _watchdog = None
+    return _joined
 
 
 def first_line(exc: BaseException) -> str:

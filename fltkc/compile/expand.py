@@ -157,7 +157,7 @@ def _task_jobs(experiment: Experiment, task: Task, offsets: tuple[float, ...]) -
         base = _variant_config(experiment, task, point)
         for r, a in itertools.product(range(task.repetitions), range(len(offsets))):
             name = names(p, r, a)
-            seed = plan_seed(experiment.seed, "job", task.name, p, r, a)
+            seed = _job_seed(experiment.seed, task, p, r, a)
             job_meta = {"experiment": experiment.name, "task": task.name, "name": name}
             job_meta.update({"repetition": r, "sweep": point} if task.grid else {"repetition": r})
             jobs.append(
@@ -179,6 +179,14 @@ def _task_jobs(experiment: Experiment, task: Task, offsets: tuple[float, ...]) -
                 )
             )
     return jobs
+
+
+def _job_seed(seed: int, task: Task, point: int, repetition: int, arrival: int) -> int:
+    """FLTK_SEED of one job. Unless seedPerPoint, every point takes point 0's seed, so a grid
+    compares its values under one init, partition and client sampling per repetition (and a
+    task without a grid keeps the seeds it always had). Arrivals are separate runs: their own."""
+    shared = point if task.seed_per_point else 0
+    return plan_seed(seed, "job", task.name, shared, repetition, arrival)
 
 
 def _grid_points(task: Task) -> list[dict[str, Any]]:

@@ -96,6 +96,7 @@ class Task:
     trace: tuple[float, ...]
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     repetitions: int
+    seed_per_point: bool  # False: the points of one repetition share its seed
 
 
 @dataclass(frozen=True)
@@ -279,10 +280,11 @@ def _task(
         master=resolve_hardware(master_profile, profiles),
         workers=workers.get("count", 1 if spec["mode"] == "federated" else 0),
         worker=resolve_hardware(workers.get("profile", master_profile), profiles),
-        restart_policy=spec.get("restartPolicy", "OnFailure"),
+        restart_policy=spec.get("restartPolicy", "ExitCode"),
         backoff_limit=spec.get("backoffLimit", 3),
         arrivals=spec.get("arrivals", {"process": "fixed", "offsetsSeconds": [0]}),
         trace=trace,
         grid=tuple((path, tuple(values)) for path, values in sweep.get("grid", {}).items()),
         repetitions=sweep.get("repetitions", 1),
+        seed_per_point=sweep.get("seedPerPoint", False),
     )

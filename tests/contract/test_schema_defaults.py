@@ -73,8 +73,8 @@ EXPLICIT = {
         "checkpoint": {"every": 1, "enabled": True},
         "rendezvous": {"timeoutSeconds": 600},
         "arrivals": {"per": "minute"},
-        "sweep": {"repetitions": 1},
-        "restartPolicy": "OnFailure",
+        "sweep": {"repetitions": 1, "seedPerPoint": False},
+        "restartPolicy": "ExitCode",
         "backoffLimit": 3,
     },
 }  # fmt: skip

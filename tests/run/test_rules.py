@@ -51,11 +51,48 @@ def test_kubernetes_var_expansion_and_path_rewriting():
         ("Always", 2, True),
         ("Never", 1, False),
         ("ExitCode", 1, False),  # 1-127: a permanent error
+        ("ExitCode", 2, False),  # bad input
+        ("ExitCode", 127, False),
+        ("ExitCode", 128, True),  # the operator's rule: exit code >= 128
+        ("ExitCode", 129, True),  # a lost peer
         ("ExitCode", 137, True),  # killed by SIGKILL: retryable
+        ("ExitCode", 255, True),
     ],
 )
 def test_restart_policies(policy, code, expected):
     assert restartable(policy, code) is expected
+
+
+def _readme_exit_codes() -> dict[int, list[str]]:
+    """README's "Exit codes" table: code -> the other cells of its row."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("|")]
+    return {int(row[0]): [c.strip() for c in row[1:]] for row in rows if row[0].strip().isdigit()}
+
+
+def test_readme_lists_exactly_the_contracts_exit_codes():
+    named = {v: k for k, v in vars(contract).items() if k.startswith("EXIT_")}
+    table = _readme_exit_codes()
+    assert sorted(table) == sorted({0, *named})
+    for code, (name, _, exit_code_policy, _) in table.items():
+        assert name == (f"`{named[code]}`" if code else "")
+        if code:  # what the table promises is what fltkc run (and the operator) does
+            assert exit_code_policy.startswith("retried") is restartable("ExitCode", code)
+
+
+def test_exit_code_policy_retries_a_lost_peer_and_fails_bad_input_at_once(
+    write_out: WriteOut, tmp_path: Path
+):
+    lost = {"steps": 3, "sleep": 0.05, "failOnceAtStep": 2, "failCode": contract.EXIT_PEER_LOST}
+    bad = {"steps": 40, "sleep": 0.1, "exitRanks": [1], "exitCode": contract.EXIT_USAGE}
+    policy = {"restart_policy": "ExitCode", "backoff_limit": 3}
+    out = write_out([("lost", 1, 0.0, lost, policy), ("bad", 1, 0.0, bad, policy)])
+    options = RunOptions(run_dir=tmp_path / "run", slots=4, all_at_once=True, grace_seconds=2)
+    record = {j.name: j for j in run_experiment(out, options).jobs}
+    assert (record["lost"].status, record["lost"].restarts) == ("succeeded", 1)
+    assert (record["bad"].status, record["bad"].restarts) == ("failed", 0)
+    assert record["bad"].failed_log == tmp_path / "run/logs/bad/worker-0.log"
 
 
 def test_signal_deaths_read_as_container_exit_codes():

@@ -147,6 +147,32 @@ def test_checkpoint_of_another_config(
     )
 
 
+# The catalog knows trainSamples, so the config loader refuses these before any data is read
+# (test_partitions.py covers the same refusal where the size is only known from the data).
+DATA_CASES = [
+    (_fed(clients=12), "$.federated.clients: 12 is more than the 8 training samples"),
+    (
+        _fed(partition={"name": "shards", "shardsPerClient": 2}),
+        "$.federated.partition.shardsPerClient: 6 clients x 2 is 12 shards, more than the 8",
+    ),
+]
+
+
+@pytest.mark.parametrize(("federated", "problem"), DATA_CASES)
+def test_data_a_partition_cannot_split_is_bad_input(
+    federated: dict[str, Any],
+    problem: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dataset = {**h.BASE["dataset"], "trainSamples": 8}
+    job = h.new_job(tmp_path, {**h.config(), "dataset": dataset, "federated": federated})
+    code, err = _run_main(monkeypatch, capsys, job)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("fltk-trainer: error: ") and problem in err
+
+
 def test_one_line_and_no_traceback_from_the_real_process(tmp_path: Path) -> None:
     job = h.new_job(tmp_path, {**h.config(), "batchSize": 0})
     proc = subprocess.run(

@@ -11,7 +11,7 @@ from trainer.federated.comm import ClientComm, ServerComm
 from trainer.federated.server import LocalPool, Pool, RemotePool, Server
 from trainer.federated.strategies import build_strategy
 from trainer.models import build_model
-from trainer.runtime import Job, Reporter, read_checkpoint
+from trainer.runtime import Job, Reporter, shared_checkpoint
 
 
 def run_federated(job: Job) -> None:
@@ -25,11 +25,12 @@ def run_federated(job: Job) -> None:
     if not env.is_main:
         executor = Executor(job, train_set, parts, strategy.proximal_mu)
         size = Layout.of(build_model(cfg.model)).size
+        shared_checkpoint(job, share=False)  # only to learn whether the server could resume
         serve(job, executor, ClientComm(fed.clients_per_round, size))
         return
     test_set = load_dataset(cfg.dataset, env.data_dir, False, cfg.seed)
     server = Server(job, strategy, DataLoader(test_set, batch_size=cfg.test_batch_size))
-    ckpt = read_checkpoint(job)
+    ckpt = shared_checkpoint(job, share=False)
     if ckpt is not None:
         server.restore(ckpt)
     reporter = Reporter(job, ckpt)
