@@ -12,9 +12,13 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import yaml
+
 from fltkc.cluster.versions import COMPONENTS, KUBERNETES, Component, kubernetes_staging_version
 
 Log = Callable[[str], None]
+# Bump when the manifests' rendering changes: cached binaries keep, manifests are redone.
+MANIFESTS_REVISION = 2
 
 
 class BuildError(Exception):
@@ -35,11 +39,20 @@ def component_dir(component: Component) -> Path:
 
 
 def is_built(component: Component) -> bool:
-    """True when every binary and the stamp of a finished build are in the cache."""
+    """True when the binaries, the stamp of a finished build and current manifests are cached."""
     folder = component_dir(component)
-    return (folder / "build.json").is_file() and all(
-        (folder / "bin" / name).is_file() for name, _ in component.binaries
+    return (
+        (folder / "build.json").is_file()
+        and all((folder / "bin" / name).is_file() for name, _ in component.binaries)
+        and manifests_current(component)
     )
+
+
+def manifests_current(component: Component) -> bool:
+    if not component.manifests:
+        return True
+    stamp = manifests_dir(component) / "revision"
+    return stamp.is_file() and stamp.read_text().strip() == str(MANIFESTS_REVISION)
 
 
 def binary(name: str) -> Path:
@@ -119,6 +132,9 @@ def _wrapper(work: Path, component: Component, source: Path) -> tuple[Path, list
         main = "package main\n\nimport (\n" + "".join(f'\t_ "{i}"\n' for i in imports)
         main += ")\n\nfunc main() {}\n"
         (mod / "tools.go").write_text(main)
+    elif component.recipe == "flux":
+        (mod / "main.go").write_text(component.main_source())
+        packages = ["."]
     else:  # etcd: the real main, as etcd's own server/main.go does
         main = (
             'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\n'
@@ -146,8 +162,13 @@ def _ldflags(component: Component) -> str:
 
 
 def _render_manifests(component: Component, source: Path, dest: Path, log: Log) -> None:
-    """`kubectl kustomize` each listed directory of the module: patches applied as upstream."""
+    """`kubectl kustomize` each listed directory of the module (patches applied as upstream).
+
+    Stored as JSON: the CRDs are megabytes of YAML that take PyYAML most of a minute to parse
+    on a busy machine, and `up` reads them every time.
+    """
     dest.mkdir(parents=True, exist_ok=True)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for stem, folder in component.manifests:
         log(f"+ kubectl kustomize {component.module}/{folder}")
         done = subprocess.run(
@@ -155,7 +176,19 @@ def _render_manifests(component: Component, source: Path, dest: Path, log: Log) 
         )
         if done.returncode != 0:
             raise BuildError(f"kubectl kustomize {source / folder}: {done.stderr[-2000:]}")
-        (dest / f"{stem}.yaml").write_text(done.stdout)
+        objects = [d for d in yaml.load_all(done.stdout, Loader=loader) if d]
+        (dest / f"{stem}.json").write_text(json.dumps(objects))
+    (dest / "revision").write_text(f"{MANIFESTS_REVISION}\n")
+
+
+def refresh_manifests(component: Component, log: Log) -> None:
+    """Render the manifests again beside cached binaries (a new MANIFESTS_REVISION)."""
+    folder = component_dir(component)
+    with tempfile.TemporaryDirectory(prefix=f".{component.name}-", dir=folder) as tmp:
+        source = _download(component.module, component.version, dict(os.environ), Path(tmp), log)
+        _render_manifests(component, source, Path(tmp) / "manifests", log)
+        shutil.rmtree(manifests_dir(component), ignore_errors=True)
+        (Path(tmp) / "manifests").rename(manifests_dir(component))
 
 
 def build_component(component: Component, gocache: Path, log: Log) -> float:
@@ -206,8 +239,13 @@ def build(components: Iterable[Component] = COMPONENTS, log: Log = print) -> dic
     todo = [c for c in components if not is_built(c)]
     if not todo:
         return {}
-    if shutil.which("go") is None:
-        raise BuildError("the go command is not on PATH; install Go >= 1.26 to build")
+    for tool, why in (("go", "install Go >= 1.26"), ("kubectl", "it renders the manifests")):
+        if shutil.which(tool) is None:
+            raise BuildError(f"{tool} is not on PATH; {why}")
+    for component in [c for c in todo if (component_dir(c) / "build.json").is_file()]:
+        if all((component_dir(component) / "bin" / n).is_file() for n, _ in component.binaries):
+            refresh_manifests(component, log)  # binaries are current, manifests are not
+            todo.remove(component)
     cache_root().mkdir(parents=True, exist_ok=True)
     gocache = Path(tempfile.mkdtemp(prefix=".gocache-", dir=cache_root()))
     try:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from importlib import resources
 from typing import Literal
 
 # How a component is built: "module" copies the module out of the read-only module cache and
 # runs `go build` inside it (its own go.mod and go.sum apply); "kubernetes" and "etcd" build
 # through a small wrapper module, because k8s.io/kubernetes points its k8s.io/* modules at a
 # ./staging folder its module zip lacks, and etcd's server module replaces its siblings with
-# ../ paths that only exist in etcd's repository.
-Recipe = Literal["module", "kubernetes", "etcd"]
+# ../ paths that only exist in etcd's repository; "flux" builds our own main (fluxapply/) against
+# Flux's apply engine.
+Recipe = Literal["module", "kubernetes", "etcd", "flux"]
 
 # Bump when the way binaries or manifests are produced changes: it is part of the cache key.
 RECIPE_REVISION = 1
@@ -26,11 +29,20 @@ class Component:
     binaries: tuple[tuple[str, str], ...]
     # kustomize directories (inside the module) rendered into manifests/<file>.yaml at build time
     manifests: tuple[tuple[str, str], ...] = ()
+    # our own Go main in this package, for the "flux" recipe
+    main: str | None = None
 
     @property
     def key(self) -> str:
-        """The cache folder name: a new version or recipe gets a new folder."""
-        return f"{self.name}-{self.version}-r{RECIPE_REVISION}"
+        """The cache folder name: a new version, recipe or main gets a new folder."""
+        key = f"{self.name}-{self.version}-r{RECIPE_REVISION}"
+        if self.main:
+            key += "-" + hashlib.sha256(self.main_source().encode()).hexdigest()[:8]
+        return key
+
+    def main_source(self) -> str:
+        assert self.main is not None
+        return resources.files("fltkc.cluster").joinpath(self.main).read_text()
 
 
 KUBERNETES = Component(
@@ -84,7 +96,17 @@ KUEUE = Component(
     (("crds", "config/components/crd"), ("webhooks", "config/components/webhook")),
 )
 
-COMPONENTS = (ETCD, KUBERNETES, KWOK, TRAINING_OPERATOR, JOBSET, TRAINER, KUEUE)
+# Not part of the cluster: re-applies a built out/ exactly as Flux does (the GitOps tests).
+FLUX_APPLY = Component(
+    "flux-apply",
+    "github.com/fluxcd/pkg/ssa",
+    "v0.78.0",
+    "flux",
+    (("flux-apply", "."),),
+    main="fluxapply/main.go",
+)
+
+COMPONENTS = (ETCD, KUBERNETES, KWOK, TRAINING_OPERATOR, JOBSET, TRAINER, KUEUE, FLUX_APPLY)
 
 
 def kubernetes_staging_version(version: str = KUBERNETES.version) -> str:
