@@ -54,6 +54,7 @@ def _running(folder: Path) -> bool:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from fltkc.cluster import build, controlplane
+    from fltkc.cluster.processes import StartError
 
     folder = args.dir
     if _running(folder):
@@ -70,7 +71,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             attached=False,
             log=lambda m: print(f"  {m}", flush=True),
         )
-    except (build.BuildError, controlplane.StartError) as exc:
+    except (build.BuildError, StartError) as exc:
         print(f"{PROG} up: error: {exc}", file=sys.stderr)
         return 1
     print(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import atexit
-import base64
 import functools
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -88,8 +85,16 @@ class ControlPlane:
         return {n: self._procs[n] for n in names if n in self._procs}
 
     def stop(self) -> list[str]:
-        """Stop every process by its recorded pid; the names that needed SIGKILL."""
-        killed = processes.stop(self.pids)
+        """Stop every process by its recorded pid; the names that needed SIGKILL.
+
+        Clients first, then the API server, then etcd: a controller whose API server is gone,
+        or an API server whose etcd is gone, hangs in retries instead of exiting.
+        """
+        core = ("kube-apiserver", "etcd")
+        killed = processes.stop({n: p for n, p in self.pids.items() if n not in core})
+        for name in core:
+            if name in self.pids:
+                killed += processes.stop({name: self.pids[name]})
         for proc, _ in self._procs.values():
             proc.poll()
         return killed
@@ -100,58 +105,6 @@ def load(root: Path) -> ControlPlane:
     state = json.loads(Layout(root).state.read_text())
     pids = {n: (int(p[0]), str(p[1])) for n, p in state["pids"].items()}
     return ControlPlane(root, state["server"], pids, state.get("timings", {}))
-
-
-def _kubeconfig(lay: Layout, server: str) -> None:
-    def data(name: str) -> str:
-        return base64.b64encode((lay.pki / name).read_bytes()).decode()
-
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "fltkc",
-        "clusters": [
-            {
-                "name": "fltkc",
-                "cluster": {"server": server, "certificate-authority-data": data("ca.crt")},
-            }
-        ],
-        "users": [
-            {
-                "name": "fltkc-admin",
-                "user": {
-                    "client-certificate-data": data("admin.crt"),
-                    "client-key-data": data("admin.key"),
-                },
-            }
-        ],
-        "contexts": [{"name": "fltkc", "context": {"cluster": "fltkc", "user": "fltkc-admin"}}],
-    }
-    lay.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
-    lay.kubeconfig.chmod(0o600)
-
-
-def _https_ok(url: str, lay: Layout | None = None) -> bool:
-    """GET `url` answers 200; with `lay`, as the admin over the cluster CA."""
-    context = ssl.create_default_context()
-    if lay is None:
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    else:
-        context.load_verify_locations(lay.pki / "ca.crt")
-        context.load_cert_chain(lay.pki / "admin.crt", lay.pki / "admin.key")
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=2) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
 
 
 def _stages(complete_after: float) -> list[dict[str, Any]]:
@@ -212,7 +165,7 @@ def _start(
     env = {**os.environ, "KUBECONFIG": str(lay.kubeconfig), "TMPDIR": str(lay.tmp)}
     lay.tmp.mkdir(parents=True)
     keys = pki.create(lay.pki)
-    _kubeconfig(lay, plane.server)
+    pki.kubeconfig(keys, plane.server, lay.kubeconfig)
     mark("pki")
     _start_apiserver(plane, ports, attached, env)
     mark("apiserver")
@@ -238,11 +191,13 @@ def _start_apiserver(
     lay = plane.layout
     plane.spawn("etcd", commands.etcd(lay, ports), attached, env)
     health = f"http://127.0.0.1:{ports['etcd']}/health"
-    processes.wait_until(lambda: _http_ok(health), "etcd", 30, plane.watched("etcd"))
+    processes.wait_until(lambda: processes.http_ok(health), "etcd", 30, plane.watched("etcd"))
     plane.spawn("kube-apiserver", commands.apiserver(lay, ports), attached, env)
     watched = plane.watched("etcd", "kube-apiserver")
     ready = f"{plane.server}/readyz"
-    processes.wait_until(lambda: _https_ok(ready, lay), "kube-apiserver /readyz", 90, watched)
+    processes.wait_until(
+        lambda: processes.https_ok(ready, lay.pki), "kube-apiserver /readyz", 90, watched
+    )
 
 
 def _install(plane: ControlPlane, ports: dict[str, int], keys: pki.Pki) -> None:
@@ -264,11 +219,11 @@ def _wait_ready(plane: ControlPlane, ports: dict[str, int]) -> None:
 
     for name in OPERATORS:
         url = f"http://127.0.0.1:{ports[name + '-health']}/readyz"
-        wait(functools.partial(_http_ok, url), f"{name} /readyz")
+        wait(functools.partial(processes.http_ok, url), f"{name} /readyz")
     for name in ("kube-controller-manager", "kube-scheduler"):
         # The controller manager serves no /readyz; /healthz on both.
         url = f"https://127.0.0.1:{ports[name.removeprefix('kube-')]}/healthz"
-        wait(functools.partial(_https_ok, url), f"{name} /healthz")
+        wait(functools.partial(processes.https_ok, url), f"{name} /healthz")
     wait(lambda: _nodes_ready(plane), "nodes Ready")
 
 

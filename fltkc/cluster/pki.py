@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 # The operators' cert rotators (open-policy-agent/cert-controller) accept a CA only when its
 # certificate verifies for the rotator's CA name, and renew anything expiring within 90 days.
@@ -149,3 +152,34 @@ def webhook_secret_data(pki: Pki) -> dict[str, str]:
         "tls.crt": pki.path("webhook.crt").read_text(),
         "tls.key": pki.path("webhook.key").read_text(),
     }
+
+
+def kubeconfig(keys: Pki, server: str, path: Path) -> None:
+    """An admin kubeconfig with the certificates inline (it works from any folder)."""
+
+    def data(name: str) -> str:
+        return base64.b64encode(keys.path(name).read_bytes()).decode()
+
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "fltkc",
+        "clusters": [
+            {
+                "name": "fltkc",
+                "cluster": {"server": server, "certificate-authority-data": data("ca.crt")},
+            }
+        ],
+        "users": [
+            {
+                "name": "fltkc-admin",
+                "user": {
+                    "client-certificate-data": data("admin.crt"),
+                    "client-key-data": data("admin.key"),
+                },
+            }
+        ],
+        "contexts": [{"name": "fltkc", "context": {"cluster": "fltkc", "user": "fltkc-admin"}}],
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)

@@ -6,9 +6,11 @@ import contextlib
 import ctypes
 import os
 import signal
+import ssl
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -82,9 +84,9 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
 
 
-def _reap(pids: object) -> None:
+def _reap(pids: Iterable[int]) -> None:
     """Collect exit statuses of our own children, so they do not linger as zombies."""
-    for pid in pids:  # type: ignore[attr-defined]
+    for pid in pids:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
 
@@ -121,3 +123,26 @@ def wait_until(
             logs = "\n".join(f"--- {log}:\n{tail(log, 1500)}" for _, log in procs.values())
             raise StartError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs}")
         time.sleep(interval)
+
+
+def https_ok(url: str, pki: Path | None = None) -> bool:
+    """GET `url` answers 200; with a `pki` folder, as its admin over its cluster CA."""
+    context = ssl.create_default_context()
+    if pki is None:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    else:
+        context.load_verify_locations(pki / "ca.crt")
+        context.load_cert_chain(pki / "admin.crt", pki / "admin.key")
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
