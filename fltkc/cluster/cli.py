@@ -116,10 +116,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(up.values()) else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     """Run one command; its exit status (0 ok, 1 failed). No printing beyond the command's."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description="A local control plane with the real Kubeflow controllers."
+        prog=prog, description="A local control plane with the real Kubeflow controllers."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     build_p = sub.add_parser("build", help="build or reuse the cached binaries")

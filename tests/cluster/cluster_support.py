@@ -30,8 +30,8 @@ Obj = dict[str, Any]
 # The imports in the three functions below are the only places these tests reach into the
 # trainer and the contract: re-point them here when those modules move.
 def read_trainer_env(environ: Mapping[str, str]) -> Any:
-    """The trainer's own env reader (trainer/env.py) applied to a pod's environment."""
-    from trainer.env import read_env
+    """The trainer's own env reader (fltkc.contract.env) applied to a pod's environment."""
+    from fltkc.contract.env import read_env
 
     return read_env(environ)
 
