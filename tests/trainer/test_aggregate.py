@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
-from trainer.federated.aggregate import Layout, aggregate, flatten, load_vector
+from trainer.federated.aggregate import Layout, Partial, aggregate, combine, flatten, load_vector
 from trainer.federated.client import proximal_penalty
 from trainer.federated.comm import host_of
 from trainer.federated.server import sample_clients
@@ -85,3 +85,28 @@ def test_every_schema_strategy_is_registered() -> None:
     schema = load_schema(TRAINER_CONFIG_SCHEMA)
     names = schema["properties"]["federated"]["properties"]["strategy"]["properties"]["name"]
     assert sorted(names["enum"]) == sorted(STRATEGIES)
+
+
+def test_a_partial_holds_weighted_sums_the_largest_counter_and_the_samples() -> None:
+    layout = Layout.of(_net())
+    a, b = _net(), _net()
+    load_vector(a, torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 10.0]))
+    load_vector(b, torch.tensor([5.0, 9.0, 1.0, 1.0, 1.0, 4.0, 5.0, 12.0]))
+    partial = Partial(layout)
+    partial.add(a, 1)
+    partial.add(b, 3)
+    # 1 * a + 3 * b over parameters and statistics, max(10, 12), and 1 + 3 samples.
+    assert partial.data.tolist() == [16.0, 28.0, 4.0, 4.0, 4.0, 12.0, 16.0, 12.0, 4.0]
+    assert partial.data.dtype == torch.float64 and partial.weight == 4.0
+    out = combine(build_strategy({"name": "fedavg"}), layout, torch.zeros(8), [partial])
+    assert out.tolist() == [4.0, 7.0, 1.0, 1.0, 1.0, 3.0, 4.0, 12.0]
+
+
+def test_no_partials_or_no_samples_keep_the_global_model() -> None:
+    layout = Layout.of(_net())
+    glob = torch.arange(8, dtype=torch.float32)
+    fedavg = build_strategy({"name": "fedavg"})
+    assert torch.equal(combine(fedavg, layout, glob, []), glob)
+    empty = Partial(layout)
+    empty.add(_net(), 0)
+    assert torch.equal(combine(fedavg, layout, glob, [empty]), glob)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trainer.federated.strategies.base import Strategy
+from trainer.federated.strategies.base import MeanStrategy, Strategy
 from trainer.federated.strategies.fedadagrad import FedAdagrad
 from trainer.federated.strategies.fedadam import FedAdam
 from trainer.federated.strategies.fedavg import FedAvg
@@ -30,4 +30,4 @@ def build_strategy(cfg: Mapping[str, Any]) -> Strategy:
     return lookup(STRATEGIES, cfg["name"], "strategy")(cfg)
 
 
-__all__ = ["STRATEGIES", "Strategy", "build_strategy"]
+__all__ = ["STRATEGIES", "MeanStrategy", "Strategy", "build_strategy"]
