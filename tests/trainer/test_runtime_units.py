@@ -14,7 +14,7 @@ import trainer_helpers as h
 from torch import nn
 
 from fltkc.contract.env import read_env
-from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.checkpoint import CheckpointWriter, load_checkpoint, save_checkpoint
 from trainer.config import load_config
 from trainer.errors import UsageError
 from trainer.loops import evaluate
@@ -72,6 +72,22 @@ def test_progress_survives_a_checkpoint(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "absent.pt", "fp") is None
     with pytest.raises(UsageError, match="different trainer config"):
         load_checkpoint(tmp_path / "c.pt", "another")
+
+
+def test_background_checkpoints_hold_the_states_as_they_were_when_saved(tmp_path: Path) -> None:
+    writer = CheckpointWriter()
+    weights = torch.zeros(3)
+    writer.save(tmp_path / "c.pt", 1, "fp", {"model": {"w": weights}})
+    weights.add_(1.0)  # the next step changes the tensors at once
+    writer.save(tmp_path / "c.pt", 2, "fp", {"model": {"w": weights}})
+    weights.add_(1.0)
+    writer.wait()
+    ckpt = load_checkpoint(tmp_path / "c.pt", "fp")
+    assert ckpt is not None and ckpt["step"] == 2 and ckpt["model"]["w"].tolist() == [1.0] * 3
+    writer.save(tmp_path / "absent" / "c.pt", 3, "fp", {})
+    with pytest.raises(FileNotFoundError):
+        writer.wait()
+    writer.wait()  # the error is raised once
 
 
 def test_round_schedule_resumes_where_it_stopped() -> None:
