@@ -132,7 +132,8 @@ class ServerComm:
         return msg
 
     def send_order(self, order: Order, vector: torch.Tensor) -> int:
-        """Broadcast the order and the global vector; returns the bytes that left the server."""
+        """Broadcast the order and the global vector; returns the bytes the executors received,
+        a copy each (gloo forwards along a binomial tree: the server sends ceil(log2 W))."""
         msg = self._order_tensor(GO, order)
         with peer_guard("broadcasting the global model"):
             dist.broadcast(msg, src=0)
