@@ -16,7 +16,7 @@ import report
 import suites
 from common import FLOWER_VENV, ROOT
 
-PARTS = ("compile", "jsonnet", "ddp", "federated", "scaling")
+PARTS = ("compile", "jsonnet", "ddp", "federated", "scaling", "flops", "startup")
 DOC = ROOT / "docs" / "benchmarks.md"
 IMG = ROOT / "docs" / "img"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -62,6 +62,8 @@ def run_parts(parts: list[str], plan: suites.Plan) -> dict[str, Any]:
         "ddp": suites.run_ddp,
         "federated": suites.run_federated,
         "scaling": suites.run_scaling,
+        "flops": suites.run_flops,
+        "startup": suites.run_startup,
     }
     raw: dict[str, Any] = {}
     for part in parts:
@@ -86,6 +88,10 @@ def figures(raw: dict[str, Any]) -> list[report.Figure]:
         out += report.federated_figures(raw["federated"])
     if "scaling" in raw:
         out += report.scaling_figures(raw["scaling"])
+    if "flops" in raw:
+        out += report.flops_figures(raw["flops"])
+    if "startup" in raw:
+        out += report.startup_figures(raw["startup"])
     return out
 
 
