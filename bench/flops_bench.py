@@ -1,5 +1,6 @@
 """Achieved FLOP/s of our client training and central evaluation against a plain float32 matmul
-on the same cores, one process, each at 1 thread and at every core.
+on the same cores, one process, each at 1 thread and at every core; and the seconds the
+cluster model in docs/benchmarks.md starts from (per client, per evaluation, per float64 add).
 
 FLOPs are torch's own count (torch.utils.flop_counter: convolutions and matrix products,
 forward and backward) of one batch, per sample; the work is the trainer's Executor training
@@ -81,7 +82,7 @@ def measure(spec: Spec, threads: int, rounds: int) -> dict[str, float]:
     import torch
     from torch.utils.data import DataLoader
 
-    from trainer.federated.aggregate import flatten
+    from trainer.federated.aggregate import Partial, flatten
     from trainer.federated.comm import Order
     from trainer.federated.server import sample_clients
     from trainer.loops import evaluate
@@ -99,6 +100,11 @@ def measure(spec: Spec, threads: int, rounds: int) -> dict[str, float]:
             train_seconds += time.perf_counter() - started
             samples += sum(len(parts[c]) for c in chosen)
             clients += len(chosen)
+    partial, adds = Partial(executor.layout), 20
+    started = time.perf_counter()
+    for _ in range(adds):
+        partial.add(executor.model, 1)
+    add_seconds = (time.perf_counter() - started) / adds
     batches = DataLoader(test, batch_size=spec.test_batch)
     evaluate(executor.model, batches, executor.loss_fn, job.device)
     started = time.perf_counter()
@@ -107,6 +113,7 @@ def measure(spec: Spec, threads: int, rounds: int) -> dict[str, float]:
         "trainSeconds": train_seconds,
         "trainSamples": samples,
         "clientSeconds": train_seconds / clients,
+        "addSeconds": add_seconds,  # one model added into a float64 sum
         "evalSeconds": time.perf_counter() - started,
         "evalSamples": len(test),
         "matmulFlops": matmul_flops(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -317,3 +318,50 @@ def ddp_figures(repeats: list[dict[str, float]]) -> list[Figure]:
             lambda v: v <= 1.05,
         ),
     ]
+
+
+# The cluster model: link speeds (bytes/s) and shapes it is evaluated at.
+LINKS = {"1 Gb/s": 1.25e8, "10 Gb/s": 1.25e9}
+SHAPES = ((2, 100), (10, 100), (10, 1000), (50, 1000))
+
+
+def round_model(
+    executors: int, clients: int, link: float, measured: dict[str, float], reduce: bool
+) -> float:
+    """Seconds per round on a cluster, evaluation overlapping the next round's training:
+
+        broadcast    ceil(log2(E + 1)) V / B            (gloo's binomial tree)
+        train        ceil(K / E) c                      (an executor's clients in turn)
+        upload       E P / B  or  K V / B               (into the server's link)
+        add          E a_P    or  K a                   (the server's float64 sums)
+        round        max(broadcast + train + upload + add, evaluation)
+
+    with c the seconds per client and a the seconds per float64 add of one model (1 thread,
+    measured), V the float32 model vector's bytes and P = 2 V a float64 partial sum."""
+    vector = measured["vectorBytes"]
+    size = vector / 4
+    partial = 8 * (size + 1)
+    broadcast = math.ceil(math.log2(executors + 1)) * vector / link
+    train = math.ceil(clients / executors) * measured["clientSeconds"]
+    if reduce:
+        upload, add = executors * partial / link, executors * measured["addSeconds"]
+    else:
+        upload, add = clients * vector / link, clients * measured["addSeconds"]
+    return max(broadcast + train + upload + add, measured["evalSeconds"])
+
+
+def cluster_model(flops: dict[str, Any], vector_bytes: float) -> str:
+    """A Markdown table of round_model from this run's 1-thread figures."""
+    one = flops["threads"]["1"]
+    measured = {**one, "vectorBytes": vector_bytes}
+    head = "| executors E | clients/round K | link B | one vector per client | executor sums | |"
+    lines = [head, "|---|---|---|---|---|---|"]
+    for executors, clients in SHAPES:
+        for link_name, link in LINKS.items():
+            per_client = round_model(executors, clients, link, measured, reduce=False)
+            summed = round_model(executors, clients, link, measured, reduce=True)
+            lines.append(
+                f"| {executors} | {clients} | {link_name} | {fmt(per_client)} s "
+                f"| {fmt(summed)} s | {fmt(per_client / summed)}x |"
+            )
+    return "\n".join(lines)

@@ -104,3 +104,16 @@ def test_flops_are_counted_work_over_seconds_against_the_matmul() -> None:
     assert figures["client training, 1 thread"] == 2.0  # GFLOP/s: 1e9 FLOPs in 0.5 s
     assert figures["evaluation (batch 256), 1 thread"] == 2.0
     assert figures["client training / matmul, 1 thread"] == 25.0
+
+
+def test_the_cluster_model_adds_broadcast_training_upload_and_sums() -> None:
+    measured = {"vectorBytes": 400.0, "clientSeconds": 1.0, "evalSeconds": 0.5, "addSeconds": 0.01}
+    # 3 executors, 10 clients, 100 bytes/s: broadcast ceil(log2 4) * 400 / 100 = 8 s; train
+    # ceil(10 / 3) = 4 clients = 4 s; partials 8 * (100 + 1) bytes each.
+    summed = report.round_model(3, 10, 100.0, measured, reduce=True)
+    assert summed == pytest.approx(8 + 4 + 3 * 808 / 100 + 3 * 0.01)
+    per_client = report.round_model(3, 10, 100.0, measured, reduce=False)
+    assert per_client == pytest.approx(8 + 4 + 10 * 400 / 100 + 10 * 0.01)
+    # The server's evaluation bounds the round from below: it overlaps the next round.
+    fast = {**measured, "vectorBytes": 4.0, "clientSeconds": 0.01, "evalSeconds": 9.0}
+    assert report.round_model(3, 10, 100.0, fast, reduce=True) == 9.0
