@@ -49,6 +49,8 @@ def patch(owner: Any, name: str, step: str, once: bool = False) -> None:
 
 
 def install() -> None:
+    import trainer.__main__  # noqa: F401  (its settings for torch, before torch loads)
+
     start = since_exec()
     import torch  # noqa: F401
 

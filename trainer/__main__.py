@@ -11,6 +11,12 @@ from fltkc.contract.env import read_env
 from trainer.config import load_config
 from trainer.errors import PeerLost, UsageError, report
 
+# OpenMP (libgomp, torch's on Linux) lets a thread spin ~300,000 times after each parallel
+# region before it sleeps. On a node shared with other pods, one preempted thread then stalls
+# its team: 2-thread training ran 3-5x slower than at this setting, which costs nothing on an
+# idle node (docs/benchmarks.md). Read when torch loads, which it has not yet here.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
 
 def _modes() -> dict[str, Callable[..., None]]:
     from trainer.ddp import run_distributed

@@ -159,3 +159,19 @@ def test_deterministic_mode_without_importing_inductor() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "False"]
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "10000"), ("300000", "300000")])
+def test_the_entry_point_sets_openmps_spin_before_torch_loads(
+    preset: str | None, expected: str
+) -> None:
+    code = (
+        "import os, sys, trainer.__main__; "
+        "assert 'torch' not in sys.modules; print(os.environ['GOMP_SPINCOUNT'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    if preset is not None:
+        env["GOMP_SPINCOUNT"] = preset
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected
