@@ -92,6 +92,8 @@ def jsonnet_figures(result: dict[str, Any]) -> list[Figure]:
 def label(run: dict[str, Any]) -> str:
     if run["kind"] == "floor":
         return "floor (bare PyTorch, 1 process)"
+    if run["kind"] == "floor-spin":
+        return "floor with GOMP_SPINCOUNT=10000"
     if run["kind"] == "flower":
         return f"Flower 1.42 ({run['workers']} Ray actors)"
     return f"fltk ({run['workers']} executors, WORLD_SIZE={run['workers'] + 1})"
@@ -141,6 +143,7 @@ def _median(groups: dict[str, list[dict[str, float]]], name: str, key: str) -> f
 
 
 FLOOR, FLOWER = "floor (bare PyTorch, 1 process)", "Flower 1.42 (2 Ray actors)"
+SPUN = "floor with GOMP_SPINCOUNT=10000"
 
 
 def federated_ratios(groups: dict[str, list[dict[str, float]]]) -> list[Figure]:
@@ -158,6 +161,9 @@ def federated_ratios(groups: dict[str, list[dict[str, float]]]) -> list[Figure]:
             vs_floor = _median(groups, name, key) / _median(groups, floor, key)
             fig = Figure("ratios", f"{name} / floor, {what}", "x", (vs_floor,))
             figures.append(judged(fig, "> 1x", lambda v: v > 1) if "2 executors" in name else fig)
+            if SPUN in groups:
+                vs_spun = _median(groups, name, key) / _median(groups, SPUN, key)
+                figures.append(Figure("ratios", f"{name} / {SPUN}, {what}", "x", (vs_spun,)))
         gap = 100 * (_median(groups, name, "accuracy") - _median(groups, floor, "accuracy"))
         figures.append(
             judged(

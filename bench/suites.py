@@ -66,9 +66,11 @@ def flower_python() -> str:
     return str(python)
 
 
-def script(name: str, *args: str, python: str | None = None) -> tuple[str, float]:
+def script(
+    name: str, *args: str, python: str | None = None, env: dict[str, str] | None = None
+) -> tuple[str, float]:
     """Run bench/<name>: its stdout and wall seconds; its stderr is shown only if it fails."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     argv = [python or sys.executable, str(BENCH / name), *args]
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -140,6 +142,8 @@ def contender(kind: str, rounds: int, per_round: int, workers: int) -> dict[str,
     common += ["--clients", str(clients)]
     if kind == "floor":
         stdout, wall = script("floor_bench.py", *common)
+    elif kind == "floor-spin":
+        stdout, wall = script("floor_bench.py", *common, env=SPIN)
     elif kind == "flower":
         args = [*common, "--actors", str(workers)]
         stdout, wall = script("flower_bench.py", *args, python=flower_python())
@@ -152,8 +156,18 @@ def contender(kind: str, rounds: int, per_round: int, workers: int) -> dict[str,
     return result
 
 
-# (kind, workers): the floor is one process; fltk with 0 workers is WORLD_SIZE=1.
-FED_CONTENDERS = (("floor", 1), ("flower", 2), ("fltk", 0), ("fltk", 1), ("fltk", 2))
+# (kind, workers): the floor is one process; fltk with 0 workers is WORLD_SIZE=1. The
+# trainer sets OpenMP's spin count (trainer/__main__.py); "floor-spin" is the floor with the
+# same setting, so the table shows what that setting alone is worth on this machine.
+FED_CONTENDERS = (
+    ("floor", 1),
+    ("floor-spin", 1),
+    ("flower", 2),
+    ("fltk", 0),
+    ("fltk", 1),
+    ("fltk", 2),
+)
+SPIN = {"GOMP_SPINCOUNT": "10000"}
 
 
 def run_federated(plan: Plan) -> list[dict[str, Any]]:
