@@ -27,6 +27,9 @@ class StepRecord:
     lr: float
     time: float
     clients: list[int] | None = None
+    # Federated rounds: what reached the server, in bytes and in model-sized vectors.
+    bytes_in: int | None = None
+    vectors_in: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -42,6 +45,10 @@ class StepRecord:
         }
         if self.clients is not None:
             out["clients"] = self.clients
+        if self.bytes_in is not None:
+            out["bytesIn"] = self.bytes_in
+        if self.vectors_in is not None:
+            out["vectorsIn"] = self.vectors_in
         return out
 
 
