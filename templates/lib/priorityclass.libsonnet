@@ -1,7 +1,7 @@
 // The priority classes an experiment declares (spec.priorityClasses, create: true): a
 // PriorityClass for the pods, and under Kueue a WorkloadPriorityClass of the same name and
-// value, which Kueue orders its queues by (kueue.x-k8s.io/v1beta1: the version every Kueue
-// release serves). Both are cluster-scoped.
+// value, which Kueue orders its queues by (kueue.x-k8s.io/v1beta2, as the queues: Kueue 0.19
+// warns on v1beta1). Both are cluster-scoped.
 local config = import 'lib/config.libsonnet';
 
 {
@@ -18,7 +18,7 @@ local config = import 'lib/config.libsonnet';
   },
 
   workloadPriorityClass(plan, class):: {
-    apiVersion: 'kueue.x-k8s.io/v1beta1',
+    apiVersion: 'kueue.x-k8s.io/v1beta2',
     kind: 'WorkloadPriorityClass',
     metadata: {
       name: config.required(class, 'name', 'workloadPriorityClass'),

@@ -63,7 +63,7 @@ def test_v1beta1_field_name_is_rejected_in_v1beta2(tmp_path: Path) -> None:
 
 
 def test_the_workload_priority_class_crd_checks_its_objects(tmp_path: Path) -> None:
-    good = "apiVersion: kueue.x-k8s.io/v1beta1\nkind: WorkloadPriorityClass\n"
+    good = "apiVersion: kueue.x-k8s.io/v1beta2\nkind: WorkloadPriorityClass\n"
     good += "metadata: {name: high}\nvalue: 1000\ndescription: interactive\n"
     (tmp_path / "wpc.yaml").write_text(good, encoding="utf-8")
     assert_valid_manifests(tmp_path, expected_valid=1)
