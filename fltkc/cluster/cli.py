@@ -27,7 +27,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 0
     print(
         f"building {', '.join(c.key for c in todo)} into {build.cache_root()} "
-        "(about 20 minutes on 2 cores)",
+        "(about 30 minutes on 2 cores from empty Go caches)",
         flush=True,
     )
     log = (lambda m: print(m, flush=True)) if args.verbose else (lambda m: None)
