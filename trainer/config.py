@@ -41,6 +41,8 @@ class FederatedConfig:
     local_epochs: int
     strategy: Mapping[str, Any]
     partition: Mapping[str, Any]
+    client_behaviour: Mapping[str, Any] | None = None
+    held_out_fraction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -143,10 +145,44 @@ def _check_semantics(path: Path, data: Mapping[str, Any], env: TrainerEnv) -> No
             f"{path}: $.federated.clientsPerRound ({fed['clientsPerRound']}) is more than "
             f"$.federated.clients ({fed['clients']}); lower it or raise clients"
         )
+    if data["mode"] == "federated":
+        _check_federated(path, data["dataset"]["name"], fed)
     opt = data["optimizer"]
     if opt.get("nesterov") and opt["name"] == "sgd" and opt.get("momentum", 0) <= 0:
         raise UsageError(f"{path}: $.optimizer.nesterov needs $.optimizer.momentum above 0")
     _check_choices(path, data)
+
+
+def _check_federated(path: Path, dataset: str, fed: Mapping[str, Any]) -> None:
+    """What the compiler's rules_federated refuses, for a config written by hand."""
+    from trainer.data.partition import NATURAL
+
+    name = fed["partition"]["name"]
+    if (name == NATURAL) != (dataset == "reddit") and name != "iid":
+        raise UsageError(
+            f"{path}: $.federated.partition.name {name!r} does not fit dataset {dataset!r}: "
+            "reddit takes natural or iid, the other datasets every partition but natural"
+        )
+    block = fed.get("clientBehaviour", {})
+    if block.get("minResponses", 1) > fed["clientsPerRound"]:
+        raise UsageError(
+            f"{path}: $.federated.clientBehaviour.minResponses is more than "
+            "$.federated.clientsPerRound; lower it"
+        )
+    speed, availability = block.get("speed", {}), block.get("availability", {})
+    if speed.get("distribution") == "trace" or availability.get("model") == "trace":
+        raise UsageError(
+            f"{path}: $.federated.clientBehaviour names a trace file; fltkc build turns it into "
+            "a table (speed distribution table, availability model windows): build the config"
+        )
+    sizes = [len(speed[k]) for k in ("computeMsPerSample", "bandwidthKbps") if k in speed]
+    if availability.get("model") == "windows":
+        sizes.append(len(availability["clients"]))
+    if any(n != fed["clients"] for n in sizes):
+        raise UsageError(
+            f"{path}: $.federated.clientBehaviour: each table needs one entry per client "
+            f"({fed['clients']})"
+        )
 
 
 def load_config(path: Path, env: TrainerEnv) -> TrainerConfig:
@@ -184,6 +220,8 @@ def _build(data: dict[str, Any]) -> TrainerConfig:
             local_epochs=fed["localEpochs"],
             strategy=fed["strategy"],
             partition=fed["partition"],
+            client_behaviour=fed.get("clientBehaviour"),
+            held_out_fraction=fed.get("clientEvaluation", {}).get("heldOutFraction"),
         ),
         eval_every=data["evaluation"]["every"],
         checkpoint_every=data["checkpoint"]["every"],

@@ -88,8 +88,16 @@ class Reporter:
             self.progress.load_state_dict(checkpoint["progress"])
         self.log = RunLog(job.env.log_dir, self.progress.step)
 
-    def step_done(self, record: StepRecord, states: dict[str, Any]) -> None:
+    def step_done(
+        self,
+        record: StepRecord,
+        states: dict[str, Any],
+        clients: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Log a finished step (and its per-client records), then checkpoint when due."""
         self.progress.update(record)
+        if clients is not None:
+            self.log.record_clients(record.step, clients)
         self.log.record(record)
         cfg = self.job.config
         due = record.step % cfg.checkpoint_every == 0 or record.step == cfg.steps

@@ -12,6 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
+from fltkc.compile.client_traces import resolve_traces
 from fltkc.compile.experiment import Experiment, Hardware, Task
 from fltkc.compile.rules import training_issues
 from fltkc.compile.validate import explain
@@ -191,6 +192,9 @@ def _trainer_validator() -> Draft202012Validator:
 def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]) -> dict[str, Any]:
     training = copy.deepcopy(dict(task.training))
     problems = [p for key, value in point.items() if (p := _set_path(training, key, value))]
+    if not problems and task.client_traces:
+        where = ("spec", "tasks", task.index)
+        resolve_traces(training, task.client_traces, experiment.source, where)
     config = complete_config(training)
     if not problems:
         problems = _config_problems(training, config)

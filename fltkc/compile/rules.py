@@ -9,6 +9,7 @@ from fltkc import contract
 from fltkc.compile.experiment import DEFAULT_PROFILE, TRAINING_KEYS
 from fltkc.compile.load import Source
 from fltkc.compile.quantity import parse
+from fltkc.compile.rules_federated import federated_issues
 from fltkc.errors import Diagnostic, Path
 
 Issue = tuple[Path, str]  # a path relative to the checked object, and the message
@@ -33,9 +34,11 @@ STRATEGY_PARAMS = {
     "trimFraction": ("fedtrimmedavg",),
 }
 PARTITION_PARAMS = {
-    "alpha": ("dirichlet",),
+    "alpha": ("dirichlet", "quantity-dirichlet"),
     "shardsPerClient": ("shards",),
-    "labelsPerClient": ("limit-labels",),
+    "labelsPerClient": ("limit-labels", "n-labels"),
+    "q": ("q-sampler",),
+    "exponent": ("quantity-powerlaw",),
 }
 SCHEDULER_PARAMS = {
     "stepSize": ("step",),
@@ -202,6 +205,7 @@ def training_issues(task: Mapping[str, Any]) -> list[Issue]:
             issues.append((("federated", "clientsPerRound"), message))
         issues += _params(("federated", "strategy"), fed["strategy"], STRATEGY_PARAMS)
         issues += _params(("federated", "partition"), fed["partition"], PARTITION_PARAMS)
+        issues += federated_issues(task)
     return issues
 
 

@@ -44,6 +44,8 @@ METRICS_FILE = "metrics.jsonl"
 RESULT_FILE = "result.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 PARTITION_FILE = "partition.json"
+# Federated: one JSON line per selected client per round attempt (see trainer/federated/records.py).
+CLIENTS_FILE = "clients.jsonl"
 TENSORBOARD_DIR = "tensorboard"
 
 # Exit codes: the CLI's, the trainer's and the local runner's (README, "Exit codes").

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from fltkc.contract.behaviour import complete_behaviour
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 
 # Values the trainer needs but the trainer-config schema leaves to the compiler; sources:
@@ -25,6 +26,12 @@ PARTITION_DEFAULTS: dict[str, dict[str, Any]] = {
     "dirichlet": {"alpha": 0.5},
     "shards": {"shardsPerClient": 2},
     "limit-labels": {"labelsPerClient": 2},
+    "q-sampler": {"q": 0.5},  # FLTK's default
+    "n-labels": {"labelsPerClient": 2},
+    "limit-labels-flex": {},
+    "quantity-dirichlet": {"alpha": 0.5},
+    "quantity-powerlaw": {"exponent": 1.0},
+    "natural": {},
 }
 SCHEDULER_DEFAULTS: dict[str, dict[str, Any]] = {
     "none": {},
@@ -51,6 +58,8 @@ def complete_config(training: Mapping[str, Any]) -> dict[str, Any]:
     if federated is not None:
         _merge(federated["strategy"], STRATEGY_DEFAULTS)
         _merge(federated["partition"], PARTITION_DEFAULTS)
+        if "clientBehaviour" in federated:
+            federated["clientBehaviour"] = complete_behaviour(federated["clientBehaviour"])
     if "scheduler" in config:
         _merge(config["scheduler"], SCHEDULER_DEFAULTS)
         if config["scheduler"]["name"] == "cosine":

@@ -61,8 +61,12 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
     assert [m["lr"] for m in metrics] == pytest.approx([0.05 * 0.9**r for r in range(ROUNDS)])
     assert set(metrics[0]) == {
         "kind", "step", "loss", "accuracy", "trainLoss", "seconds", "bytes", "lr", "clients",
-        "time",
+        "time", "simSeconds", "simTime", "attempts", "skipped",
     }  # fmt: skip
+    # No client behaviour: nobody is late, the simulated clock runs 5 ms a sample.
+    assert all(m["attempts"] == 1 and not m["skipped"] for m in metrics)
+    sim = [m["simTime"] for m in metrics]
+    assert sim == sorted(sim) and sim[-1] == pytest.approx(sum(m["simSeconds"] for m in metrics))
     times = [m["time"] for m in metrics]
     assert times == sorted(times)
     result = reference.result()
@@ -80,6 +84,12 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
         "lr": every,
         "clients/participants": every,
         "clients/participation": every,
+        "clients/aggregated": every,
+        "clients/late": every,
+        "clients/dropped": every,
+        "clients/sim_seconds": every,
+        "time/simulated_seconds": every,
+        "time/simulated": every,
         "loss/test": evaluated,
         "accuracy/test": evaluated,
     }
@@ -88,7 +98,7 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
 def _expected_bytes(job: h.Job, world_size: int) -> int:
     vector = sum(t.numel() for t in job.weights().values()) * 4  # float32 on the wire
     order = (3 + FED["clientsPerRound"]) * 8
-    per_update = 4 * 8 + vector
+    per_update = 8 * 8 + vector  # the header: 8 float64
     return (order + vector) * (world_size - 1) + per_update * FED["clientsPerRound"]
 
 

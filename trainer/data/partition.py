@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from trainer.data.partition_fltk import limit_labels_flex, n_labels, q_sampler
+from trainer.data.partition_skew import ensure_minimum, quantity_dirichlet, quantity_powerlaw
+
 Parts = list[list[int]]
 
 
@@ -102,7 +105,14 @@ PARTITIONS: dict[str, Partitioner] = {
     "dirichlet": dirichlet,
     "shards": shards,
     "limit-labels": limit_labels,
+    "q-sampler": q_sampler,
+    "n-labels": n_labels,
+    "limit-labels-flex": limit_labels_flex,
+    "quantity-dirichlet": quantity_dirichlet,
+    "quantity-powerlaw": quantity_powerlaw,
 }
+# Partitions by an id the data carries (LEAF's users), not by label: chosen by name only.
+NATURAL = "natural"
 
 
 def by_user(users: Sequence[str], clients: int, rng: np.random.Generator) -> Parts:
@@ -117,18 +127,30 @@ def by_user(users: Sequence[str], clients: int, rng: np.random.Generator) -> Par
 
 
 def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], seed: int) -> Parts:
-    """Client index lists for `dataset` (which has `targets`, and `users` for reddit)."""
+    """Client index lists for `dataset` (which has `targets`, and `users` for reddit).
+
+    `natural` deals whole users; every other name cuts by sample, and data with users allows
+    only iid among those (the compiler refuses the rest). `minClientSamples` then tops small
+    clients up from the largest."""
     name = cfg["name"]
-    if name not in PARTITIONS:
-        raise ValueError(f"unknown partition {name!r}; valid names: {', '.join(PARTITIONS)}")
+    if name not in PARTITIONS and name != NATURAL:
+        valid = ", ".join([*PARTITIONS, NATURAL])
+        raise ValueError(f"unknown partition {name!r}; valid names: {valid}")
     if num_clients < 1:
         raise ValueError(f"partition: num_clients must be at least 1, got {num_clients}")
     rng = np.random.default_rng(seed)
     users = getattr(dataset, "users", None)
-    if users is not None and name != "iid":
-        return _finish(by_user(users, num_clients, rng))
-    targets = torch.as_tensor(dataset.targets).numpy()
-    return _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
+    if name == NATURAL:
+        if users is None:
+            raise ValueError("partition natural needs a dataset whose samples carry a user id")
+        parts = _finish(by_user(users, num_clients, rng))
+    elif users is not None and name != "iid":
+        raise ValueError(f"partition {name} cuts by label; data with users takes natural or iid")
+    else:
+        targets = torch.as_tensor(dataset.targets).numpy()
+        parts = _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
+    minimum = cfg.get("minClientSamples")
+    return parts if minimum is None else ensure_minimum(parts, int(minimum))
 
 
 def partition_stats(parts: Parts, targets: torch.Tensor, num_classes: int) -> dict[str, Any]:

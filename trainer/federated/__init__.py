@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch.utils.data import DataLoader
 
-from trainer.data import NUM_CLASSES, load_dataset, partition_dataset, partition_stats
+from trainer.data import NUM_CLASSES, DataError, load_dataset, partition_dataset, partition_stats
+from trainer.data.partition_skew import held_out
 from trainer.federated.aggregate import Layout
 from trainer.federated.client import Executor, serve
 from trainer.federated.comm import ClientComm, ServerComm
@@ -12,6 +13,7 @@ from trainer.federated.server import LocalPool, Pool, RemotePool, Server
 from trainer.federated.strategies import build_strategy
 from trainer.models import build_model
 from trainer.runtime import Job, Reporter, read_checkpoint
+from trainer.seeding import derive_seed
 
 
 def run_federated(job: Job) -> None:
@@ -20,15 +22,23 @@ def run_federated(job: Job) -> None:
     fed = cfg.federated
     assert fed is not None
     train_set = load_dataset(cfg.dataset, env.data_dir, True, cfg.seed)
-    parts = partition_dataset(train_set, fed.clients, fed.partition, cfg.seed)
+    try:
+        parts = partition_dataset(train_set, fed.clients, fed.partition, cfg.seed)
+    except ValueError as exc:  # the data cannot be split as asked (e.g. too few samples)
+        raise DataError(str(exc)) from None
+    train_parts, held = parts, None
+    if fed.held_out_fraction is not None:
+        seed = derive_seed(cfg.seed, "held-out")
+        train_parts, held = held_out(parts, fed.held_out_fraction, seed)
     strategy = build_strategy(fed.strategy)
     if not env.is_main:
-        executor = Executor(job, train_set, parts, strategy.proximal_mu)
+        executor = Executor(job, train_set, train_parts, strategy.proximal_mu, held)
         size = Layout.of(build_model(cfg.model)).size
         serve(job, executor, ClientComm(fed.clients_per_round, size))
         return
     test_set = load_dataset(cfg.dataset, env.data_dir, False, cfg.seed)
-    server = Server(job, strategy, DataLoader(test_set, batch_size=cfg.test_batch_size))
+    test_loader = DataLoader(test_set, batch_size=cfg.test_batch_size)
+    server = Server(job, strategy, test_loader, [len(p) for p in train_parts])
     ckpt = read_checkpoint(job)
     if ckpt is not None:
         server.restore(ckpt)
@@ -38,7 +48,7 @@ def run_federated(job: Job) -> None:
         reporter.log.write_partition(partition_stats(parts, train_set.targets, classes))
     pool: Pool
     if env.world_size == 1:
-        pool = LocalPool(Executor(job, train_set, parts, strategy.proximal_mu))
+        pool = LocalPool(Executor(job, train_set, train_parts, strategy.proximal_mu, held))
     else:
         pool = RemotePool(ServerComm(env.world_size, fed.clients_per_round, server.layout.size))
     server.run(pool, reporter, ckpt["step"] if ckpt else 0)

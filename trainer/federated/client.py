@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from trainer.federated.aggregate import flatten, load_vector
 from trainer.federated.comm import ClientComm, ClientResult, Order, host_of
-from trainer.loops import Penalty, train_epoch
+from trainer.loops import Penalty, evaluate, train_epoch
 from trainer.models import build_model
 from trainer.optim import build_loss, build_optimizer
 from trainer.runtime import Job
@@ -33,12 +34,18 @@ class Executor:
     """Model, optimizer and loss are built once and reset per client: no per-client rebuild."""
 
     def __init__(
-        self, job: Job, train_set: Dataset[Any], parts: Sequence[Sequence[int]], mu: float
+        self,
+        job: Job,
+        train_set: Dataset[Any],
+        parts: Sequence[Sequence[int]],
+        mu: float,
+        held_out: Sequence[Sequence[int]] | None = None,
     ):
         self.job = job
         self.train_set = train_set
         self.parts = parts
         self.mu = mu
+        self.held_out = held_out
         self.model = build_model(job.config.model).to(job.device)
         self.optimizer = build_optimizer(self.model.parameters(), job.config.optimizer)
         self.loss_fn = build_loss(job.config.loss)
@@ -62,13 +69,24 @@ class Executor:
         penalty = proximal_penalty(self.model, self.mu) if self.mu > 0 else None
         loss_sum, count = 0.0, 0
         assert cfg.federated is not None
+        started = time.perf_counter()
         for _ in range(cfg.federated.local_epochs):
             epoch_loss, epoch_count = train_epoch(
                 self.model, loader, self.optimizer, self.loss_fn, self.job.device, penalty
             )
             loss_sum, count = loss_sum + epoch_loss, count + epoch_count
+        seconds = time.perf_counter() - started
+        vector = flatten(self.model)
+        held = self.held_out[client] if self.held_out is not None else []
+        sums = None
+        if held:
+            batches = DataLoader(Subset(self.train_set, held), batch_size=cfg.test_batch_size)
+            sums = evaluate(self.model, batches, self.loss_fn, self.job.device)
         samples = len(self.parts[client])
-        return ClientResult(client, samples, loss_sum, count, flatten(self.model))
+        return ClientResult(
+            client, samples, loss_sum, count, vector, seconds,
+            *((sums.loss, sums.correct, sums.count) if sums else (0.0, 0, 0)),
+        )  # fmt: skip
 
 
 def serve(job: Job, executor: Executor, comm: ClientComm) -> None:

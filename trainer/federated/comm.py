@@ -1,8 +1,9 @@
 """Server <-> executor messages over torch.distributed (gloo): flat vectors, counted in bytes.
 
-A round: the server broadcasts an order (status, round, lr, the selected clients) and the
-global vector; each executor trains the selected clients it hosts and sends, per client, a
-header (client, samples, loss sum, target count) and its trained vector. The server posts
+A round: the server broadcasts an order (status, round, lr, the clients to train) and the
+global vector; each executor trains the listed clients it hosts and sends, per client, a
+header (client, samples, loss sum, target count, measured seconds, and its held-out loss sum,
+correct and count) and its trained vector. The server posts
 every receive up front, so executors never wait on each other."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch.distributed as dist
 from trainer.rendezvous import peer_guard
 
 STOP, GO = 0.0, 1.0
-HEADER = 4  # client, samples, loss sum, target count
+HEADER = 8  # client, samples, loss sum, target count, seconds, held-out loss, correct, count
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class ClientResult:
     loss_sum: float
     count: int
     vector: torch.Tensor
+    seconds: float = 0.0  # measured wall seconds of its local training
+    eval_loss: float = 0.0  # summed loss, correct predictions and targets on its held-out split
+    eval_correct: int = 0
+    eval_count: int = 0
 
 
 def host_of(client: int, world_size: int) -> int:
@@ -96,8 +101,11 @@ def _irecv(tensor: torch.Tensor, src: int) -> dist.Work:
 
 
 def _result(header: torch.Tensor, vector: torch.Tensor) -> ClientResult:
-    client, samples, loss_sum, count = header.tolist()
-    return ClientResult(int(client), int(samples), loss_sum, int(count), vector)
+    client, samples, loss_sum, count, seconds, eval_loss, correct, counted = header.tolist()
+    return ClientResult(
+        int(client), int(samples), loss_sum, int(count), vector, seconds, eval_loss,
+        int(correct), int(counted),
+    )  # fmt: skip
 
 
 class ClientComm:
@@ -118,9 +126,9 @@ class ClientComm:
         return Order(int(msg[1].item()), float(msg[2].item()), clients), vector
 
     def send(self, result: ClientResult) -> None:
-        header = torch.tensor(
-            [result.client, result.samples, result.loss_sum, result.count], dtype=torch.float64
-        )
+        fields = (result.client, result.samples, result.loss_sum, result.count, result.seconds)
+        evaluated = (result.eval_loss, result.eval_correct, result.eval_count)
+        header = torch.tensor([*fields, *evaluated], dtype=torch.float64)
         with peer_guard("sending a client update"):
             dist.send(header, 0)
             dist.send(result.vector.contiguous(), 0)
