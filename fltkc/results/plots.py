@@ -1,4 +1,5 @@
-"""PNG figures of a run: accuracy and loss per task, and a timeline of the queueing."""
+"""PNG figures of a run: accuracy and loss per task (against rounds and simulated time), the
+federated clients and partitions, and a timeline of the queueing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fltkc.results.plots_clients import plot_clients, plot_partition
 from fltkc.results.records import JobMetrics, RunMetrics
 
 _STATUS_COLOURS = {"succeeded": "tab:green", "failed": "tab:red", "interrupted": "tab:orange"}
@@ -21,16 +23,23 @@ def _pyplot() -> Any:
     return plt
 
 
+def _named(stem: Path, what: str) -> Path:
+    return stem.with_name(f"{stem.name}-{what}.png")
+
+
 def _file_name(task: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", task).strip("-") or "task"
 
 
 def plot_task(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
-    """Accuracy and loss against round or epoch, one line per job."""
+    """Accuracy and loss against round or epoch, one line per job; federated jobs add
+    accuracy against simulated time."""
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    simulated = any(job.values("accuracy", x="simTime") for job in jobs)
+    fig, axes = plt.subplots(1, 3 if simulated else 2, figsize=(16.5 if simulated else 11, 4.2))
+    acc_ax, loss_ax = axes[0], axes[1]
     kinds = {job.step_kind for job in jobs}
     xlabel = kinds.pop() if len(kinds) == 1 else "round / epoch"
     for ax, key, label in ((acc_ax, "accuracy", "test accuracy"), (loss_ax, "loss", "test loss")):
@@ -42,6 +51,8 @@ def plot_task(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
         ax.set_ylabel(label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds and epochs are whole
         ax.grid(alpha=0.3)
+    if simulated:
+        _simulated_panel(axes[2], jobs)
     handles, labels = acc_ax.get_legend_handles_labels()
     if handles:
         acc_ax.legend(fontsize="small")
@@ -51,6 +62,16 @@ def plot_task(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _simulated_panel(ax: Any, jobs: Sequence[JobMetrics]) -> None:
+    for job in jobs:
+        points = job.values("accuracy", x="simTime")
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", markersize=3, label=job.name)
+    ax.set_xlabel("simulated seconds")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
 
 
 def plot_timeline(run: dict[str, Any], path: Path) -> Path:
@@ -84,15 +105,22 @@ def plot_timeline(run: dict[str, Any], path: Path) -> Path:
 
 
 def plot_run(results: RunMetrics, out_dir: Path) -> list[Path]:
-    """One figure per task, and the timeline when the run left a run.json."""
+    """Per task: accuracy and loss, and for federated tasks the clients and the partition of
+    its first job; the timeline when the run left a run.json."""
     by_task: dict[str, list[JobMetrics]] = {}
     for job in results.jobs:
         if job.metrics:
             by_task.setdefault(job.task, []).append(job)
-    paths = [
-        plot_task(task, jobs, out_dir / f"task-{_file_name(task)}.png")
-        for task, jobs in sorted(by_task.items())
-    ]
+    paths = []
+    for task, jobs in sorted(by_task.items()):
+        stem = out_dir / f"task-{_file_name(task)}"
+        paths.append(plot_task(task, jobs, stem.with_suffix(".png")))
+        with_clients = [job for job in jobs if job.clients]
+        if with_clients:
+            paths.append(plot_clients(task, with_clients, _named(stem, "clients"), _pyplot()))
+        partitioned = next((job for job in jobs if job.partition), None)
+        if partitioned is not None:
+            paths.append(plot_partition(partitioned, _named(stem, "partition"), _pyplot()))
     if results.run and results.run.get("jobs"):
         paths.append(plot_timeline(results.run, out_dir / "timeline.png"))
     return paths

@@ -1,4 +1,5 @@
-"""Read the trainer's metric files (metrics.jsonl, result.json) and a run's run.json."""
+"""Read the trainer's files (metrics.jsonl, clients.jsonl, partition.json, result.json) and a
+run's run.json."""
 
 from __future__ import annotations
 
@@ -66,13 +67,15 @@ class JobMetrics:
     metrics: tuple[Record, ...]
     result: Record | None  # result.json
     run: Record | None  # the job's entry in run.json
+    clients: tuple[Record, ...] = ()  # clients.jsonl (federated)
+    partition: Record | None = None  # partition.json (federated)
 
-    def values(self, key: str) -> list[tuple[float, float]]:
-        """(step, value) for every record that has a number under `key`."""
+    def values(self, key: str, x: str = "step") -> list[tuple[float, float]]:
+        """(x, value) for every record that has numbers under `x` and `key`."""
         return [
-            (float(r["step"]), float(r[key]))
+            (float(r[x]), float(r[key]))
             for r in self.metrics
-            if isinstance(r.get(key), (int, float)) and isinstance(r.get("step"), (int, float))
+            if isinstance(r.get(key), (int, float)) and isinstance(r.get(x), (int, float))
         ]
 
     @property
@@ -109,6 +112,8 @@ def _job(directory: Path, run_entry: Record | None) -> JobMetrics:
         metrics=tuple(read_metrics(directory / contract.METRICS_FILE)),
         result=result,
         run=run_entry,
+        clients=tuple(read_metrics(directory / contract.CLIENTS_FILE)),
+        partition=read_json(directory / contract.PARTITION_FILE),
     )
 
 

@@ -98,6 +98,33 @@ CONFIG_CASES = [
         {"optimizer": {"name": "sgd", "lr": 0.1, "nesterov": True}},
         "$.optimizer.nesterov needs $.optimizer.momentum above 0",
     ),
+    (
+        {"federated": _fed(partition={"name": "natural"})},
+        "$.federated.partition.name 'natural' does not fit dataset 'mnist': reddit takes natural "
+        "or iid, the other datasets every partition but natural",
+    ),
+    (
+        {"federated": _fed(clientBehaviour={"minResponses": 4})},
+        "$.federated.clientBehaviour.minResponses is more than $.federated.clientsPerRound; "
+        "lower it",
+    ),
+    (
+        {"federated": _fed(clientBehaviour={"speed": {"distribution": "trace", "file": "d.csv"}})},
+        "$.federated.clientBehaviour names a trace file; fltkc build turns it into a table (speed "
+        "distribution table, availability model windows): build the config",
+    ),
+    (
+        {
+            "federated": _fed(
+                clientBehaviour={"availability": {"model": "windows", "clients": [{"windows": []}]}}
+            )
+        },
+        "$.federated.clientBehaviour: each table needs one entry per client (6)",
+    ),
+    (
+        {"federated": _fed(clientBehaviour={"deadlineSeconds": 0})},
+        "$.federated.clientBehaviour.deadlineSeconds: 0 is less than or equal to the minimum of 0",
+    ),
 ]
 
 

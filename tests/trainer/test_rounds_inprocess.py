@@ -4,6 +4,7 @@ deadline with k of n aggregates exactly the clients that finished in simulated t
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -133,3 +134,33 @@ def test_deadline_with_k_of_n_aggregates_exactly_who_finished_in_time(tmp_path: 
         assert record.sim_seconds <= 0.6 + 1e-12
     assert late and dropped, "pick a seed where the deadline and dropouts bite"
     assert records[-1].sim_time == pytest.approx(sum(r.sim_seconds for r in records))
+
+
+GOLDEN = h.ROOT / "tests" / "golden"
+
+
+def test_every_golden_federated_config_loads_and_plans_in_the_trainer(tmp_path: Path) -> None:
+    """What compiles, runs: each federated config the compiler wrote passes the trainer's own
+    checks, and its client behaviour plans a round."""
+    import yaml
+
+    from trainer.federated.behaviour import Behaviour
+    from trainer.federated.rounds import Simulator
+
+    seen = 0
+    for path in sorted(GOLDEN.glob("*/configmap-*-config.yaml")):
+        raw = yaml.safe_load(path.read_text())["data"]["config.json"]
+        config = json.loads(raw)
+        if config["mode"] != "federated":
+            continue
+        spec = h.new_job(tmp_path / path.stem, config)
+        loaded = load_config(spec.config_path, read_env(spec.env(0, 1)))
+        fed = loaded.federated
+        assert fed is not None
+        sim = Simulator(
+            Behaviour.of(fed.client_behaviour), loaded.seed, [10] * fed.clients,
+            fed.clients_per_round, fed.local_epochs, 1000,
+        )  # fmt: skip
+        assert sim.plan(0, 0.0).attempts
+        seen += 1
+    assert seen >= 20
