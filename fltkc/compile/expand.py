@@ -18,7 +18,7 @@ from fltkc.compile.rules import training_issues
 from fltkc.compile.validate import explain
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.contract.defaults import complete_config
-from fltkc.errors import CompileError, Diagnostic
+from fltkc.errors import CompileError, Diagnostic, Path
 
 MAX_NAME = 63  # DNS-1035 label, which the operator's `<job>-worker-<i>` pod names must also fit
 MAX_JOBS = 100_000
@@ -193,8 +193,8 @@ def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]
     training = copy.deepcopy(dict(task.training))
     problems = [p for key, value in point.items() if (p := _set_path(training, key, value))]
     if not problems and task.client_traces:
-        where = ("spec", "tasks", task.index)
-        resolve_traces(training, task.client_traces, experiment.source, where)
+        here: Path = ("spec", "tasks", task.index)
+        resolve_traces(training, task.client_traces, experiment.source, here)
     config = complete_config(training)
     if not problems:
         problems = _config_problems(training, config)

@@ -16,12 +16,12 @@ from trainer.federated.behaviour import (
     group_members,
     slowdowns,
 )
-from trainer.federated.rounds import ClientPlan, Simulator, close, select_clients
+from trainer.federated.rounds import ClientPlan, Simulator, Status, close, select_clients
 from trainer.seeding import derive_seed, generator
 
 
 def plan(client: int, seconds: float, dropped: bool = False) -> ClientPlan:
-    status = "dropped" if dropped else "selected"
+    status: Status = "dropped" if dropped else "selected"
     return ClientPlan(client, 10, 1.0, seconds, 0.0, seconds, 8, status)
 
 

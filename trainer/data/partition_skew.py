@@ -23,7 +23,7 @@ def _counts(shares: np.ndarray, total: int) -> list[int]:
     counts = np.floor(raw).astype(np.int64)
     order = np.argsort(-(raw - counts), kind="stable")
     counts[order[: spare - int(counts.sum())]] += 1
-    return (counts + floor).tolist()
+    return [int(c) + floor for c in counts]
 
 
 def _cut(total: int, counts: Sequence[int], rng: np.random.Generator) -> list[list[int]]:

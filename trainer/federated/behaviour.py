@@ -217,7 +217,7 @@ def _next_window(entry: Mapping[str, Any], time: float) -> float:
     starts = sorted(start for start, _ in entry["windows"])
     later = [s for s in starts if s > local]
     if later:
-        return base + later[0]
+        return float(base + later[0])
     period = entry.get("periodSeconds")
     return base + period + starts[0] if period and starts else math.inf
 

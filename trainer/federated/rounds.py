@@ -116,7 +116,7 @@ def close(
     if deadline is not None:
         ends.append(deadline)
     seconds = min(ends)
-    done = "aggregated" if accepted else "selected"
+    done: Status = "aggregated" if accepted else "selected"
     out = tuple(
         p if p.status == "dropped" else replace(p, status=done if p.client in kept else "late")
         for p in plans
