@@ -66,7 +66,7 @@ def build(
                 typer.echo(line)
             return
         files = build_files(plan, templates)
-        write_output(files, output)
+        write_output(files, output, inputs=(experiment, *([templates] if templates else [])))
     except FltkcError as exc:
         raise _fail(exc) from None
     typer.echo(f"wrote {len(files)} files ({len(plan.jobs)} jobs) to {output}", err=True)

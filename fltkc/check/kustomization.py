@@ -12,7 +12,11 @@ from pathlib import Path
 import yaml
 
 from fltkc.compile.emit import KUSTOMIZATION
+from fltkc.compile.input_files import MIB, InputFileError, read_capped
 from fltkc.errors import FltkcError
+
+# fltkc writes about 120 bytes a resource, at most 100,000 jobs of a few objects each.
+MAX_KUSTOMIZATION_BYTES = 64 * MIB
 
 
 class KustomizationError(FltkcError):
@@ -23,14 +27,24 @@ def listed_resources(directory: Path) -> list[Path]:
     """The files under `resources:` in order (out/ also holds schedule.json, not a manifest)."""
     path = directory / KUSTOMIZATION
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = read_capped(path, MAX_KUSTOMIZATION_BYTES).decode("utf-8")
+    except InputFileError as exc:
         raise KustomizationError(
-            f"{path}: missing or not YAML; build the directory first"
+            f"{path}: cannot read it ({exc}); build the directory first"
         ) from None
+    except UnicodeDecodeError:
+        raise KustomizationError(f"{path}: not UTF-8 text; build the directory first") from None
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError):
+        raise KustomizationError(f"{path}: not YAML; build the directory first") from None
     resources = data.get("resources") if isinstance(data, dict) else None
     if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
         raise KustomizationError(f"{path}: no list of resources")
+    for name in resources:
+        if "/" in name or "\\" in name or name in ("", ".", ".."):
+            # fltkc writes flat directories; a path could reach any file on this machine.
+            raise KustomizationError(f"{path}: lists {name[:64]!r}, not a file of this directory")
     files = [directory / r for r in resources]
     for file in files:
         if not file.is_file():

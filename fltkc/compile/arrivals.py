@@ -10,10 +10,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
+from fltkc.compile.input_files import MIB, InputFileError, read_below
 from fltkc.compile.load import Source
 from fltkc.errors import Diagnostic
 
 MAX_ARRIVALS = 100_000
+MAX_TRACE_BYTES = 16 * MIB  # 100,000 offsets with comments fit many times over
+MAX_TRACE_PROBLEMS = 10  # a wrong file (a binary, a CSV) must not flood the log
+QUOTE_CHARS = 32  # a bad line is quoted this far: the file may hold what a log must not show
 _PER_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
 
@@ -89,10 +93,9 @@ def read_traces(source: Source) -> tuple[dict[int, tuple[float, ...]], list[Diag
         where = ("spec", "tasks", i, "arrivals", "file")
         display = str(FsPath(source.file).parent / arrivals["file"])
         try:
-            text = (source.base_dir / arrivals["file"]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "not found" if isinstance(exc, FileNotFoundError) else exc.__class__.__name__
-            diagnostics.append(source.diag(where, f"cannot read trace file {display} ({reason})"))
+            text = read_below(source.base_dir, arrivals["file"], MAX_TRACE_BYTES)
+        except InputFileError as exc:
+            diagnostics.append(source.diag(where, f"cannot read trace file {display} ({exc})"))
             continue
         offsets, problems = parse_trace(text, display)
         traces[i] = offsets
@@ -115,10 +118,19 @@ def parse_trace(text: str, display: str) -> tuple[tuple[float, ...], list[Diagno
         except ValueError:
             value = -1.0
         if not math.isfinite(value) or value < 0:
-            message = f"{body!r} is not an offset; expected seconds >= 0, one per line"
+            if len(problems) == MAX_TRACE_PROBLEMS:
+                message = "more lines are not offsets; is this a trace file (one offset a line)?"
+                problems.append(Diagnostic(display, number, 1, "", message))
+                break
+            message = f"{_quote(body)} is not an offset; expected seconds >= 0, one per line"
             problems.append(Diagnostic(display, number, 1, "", message))
         else:
             offsets.append(value)
     if len(offsets) > MAX_ARRIVALS:
         problems.append(Diagnostic(display, 1, 1, "", f"more than {MAX_ARRIVALS} offsets"))
     return tuple(offsets), problems
+
+
+def _quote(text: str) -> str:
+    """`text` quoted, cut to QUOTE_CHARS characters."""
+    return repr(text) if len(text) <= QUOTE_CHARS else repr(text[:QUOTE_CHARS]) + "..."

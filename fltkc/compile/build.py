@@ -9,6 +9,7 @@ from pathlib import Path
 from fltkc.compile.emit import package_files
 from fltkc.compile.expand import Plan, expand
 from fltkc.compile.load import Source, load
+from fltkc.compile.outdir_guard import BUILD_RECORD, build_record
 from fltkc.compile.plan import schedule_json
 from fltkc.compile.plan_workloads import workloads_document
 from fltkc.compile.render import render_documents
@@ -47,7 +48,7 @@ def with_queue(source: Source, queue: str) -> Source:
 def build_files(
     plan: Plan, templates: Path | None = None, backend: str | None = None
 ) -> dict[str, bytes]:
-    """Render a plan into the file map of out/ (nothing written)."""
+    """Render a plan into the file map of out/, the build record included (nothing written)."""
     sections = {"workloads": workloads_document(plan)}
     documents = render_documents(plan, templates, backend, sections)
     outside = {
@@ -55,8 +56,8 @@ def build_files(
         for stem in sorted(OUTSIDE_KUSTOMIZATION)
         if stem in documents
     }
-    files = package_files(documents, plan.experiment.namespace, schedule_json(plan))
-    return dict(sorted({**files, **outside}.items()))
+    files = {**package_files(documents, plan.experiment.namespace, schedule_json(plan)), **outside}
+    return dict(sorted({**files, BUILD_RECORD: build_record(files)}.items()))
 
 
 def build(
@@ -68,5 +69,5 @@ def build(
 ) -> dict[str, bytes]:
     """Compile `path` into `out_dir`; returns what was written."""
     files = build_files(plan_file(path, queue), templates, backend)
-    write_output(files, out_dir)
+    write_output(files, out_dir, inputs=(path, *([templates] if templates else [])))
     return files

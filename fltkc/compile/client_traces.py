@@ -7,8 +7,10 @@ Availability: `client,start,end` windows in simulated seconds, or JSON `{"<clien
 [...], "inactive": [...], "finish_time": ...}}` (window i is active[i]..inactive[i]; finish_time
 is that client's period). A CSV starts with its header line; `#` starts a comment.
 
-Files are read at validation (every file a task or its sweep names); each job's config gets the
-rows of its own clients, where a row for a client the job does not have is an error at its line.
+Files are read at validation (every file a task or its sweep names) under the rules of arrival
+traces (fltkc.compile.input_files: a regular file below the experiment's folder, at most
+MAX_TRACE_BYTES); each job's config gets the rows of its own clients, where a row for a client
+the job does not have is an error at its line.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
+from fltkc.compile.arrivals import MAX_TRACE_BYTES
+from fltkc.compile.input_files import InputFileError, read_below
 from fltkc.compile.load import Source
 from fltkc.errors import CompileError, Diagnostic, Path
 
@@ -31,7 +35,6 @@ HEADERS: dict[Kind, tuple[str, str, str]] = {
     "capacity": ("client", "computation", "communication"),
     "availability": ("client", "start", "end"),
 }
-MAX_TRACE_BYTES = 16 << 20
 MAX_PROBLEMS = 10  # a wrong file must not flood the log
 
 
@@ -106,16 +109,10 @@ def read_trace(
     source: Source, file: str, kind: Kind, where: Path
 ) -> tuple[ClientTrace | None, list[Diagnostic]]:
     display = str(FsPath(source.file).parent / file)
-    path = source.base_dir / file
-    try:
-        if path.stat().st_size > MAX_TRACE_BYTES:
-            raise ValueError(f"over {MAX_TRACE_BYTES >> 20} MiB")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        reason = "not found" if isinstance(exc, FileNotFoundError) else str(exc)
-        if isinstance(exc, (OSError, UnicodeDecodeError)) and reason != "not found":
-            reason = exc.__class__.__name__
-        return None, [source.diag(where, f"cannot read client trace {display} ({reason})")]
+    try:  # the arrival traces' rule: a regular file below the experiment's folder, size-capped
+        text = read_below(source.base_dir, file, MAX_TRACE_BYTES)
+    except InputFileError as exc:
+        return None, [source.diag(where, f"cannot read client trace {display} ({exc})")]
     parse = _parse_json if file.lower().endswith(".json") else _parse_csv
     rows, periods, problems = parse(text, kind, display)
     if not rows and not problems:

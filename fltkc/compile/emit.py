@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fltkc import contract
@@ -127,16 +127,28 @@ def to_yaml(obj: Mapping[str, Any], writer: _Writer | None = None) -> str:
     return (writer or _Writer()).document(obj)
 
 
-def yaml_documents(objects: Mapping[str, Any]) -> dict[str, bytes]:
+Check = Callable[[str, Any], None]  # (file stem, object): raises if the object is unfit
+
+
+def yaml_documents(objects: Mapping[str, Any], check: Check | None = None) -> dict[str, bytes]:
     """`{"<file stem>": YAML}` of rendered objects (one writer: its scalar memo is shared)."""
     writer = _Writer()
+    if check is not None:
+        for stem, obj in objects.items():
+            check(stem, obj)
     return {stem: writer.document(obj).encode() for stem, obj in objects.items()}
 
 
-def yaml_of_json(texts: Mapping[str, str]) -> dict[str, bytes]:
+def yaml_of_json(texts: Mapping[str, str], check: Check | None = None) -> dict[str, bytes]:
     """`yaml_documents` of objects given as JSON texts, decoded one at a time (less memory)."""
     writer = _Writer()
-    return {stem: writer.document(json.loads(text)).encode() for stem, text in texts.items()}
+    out: dict[str, bytes] = {}
+    for stem, text in texts.items():
+        obj = json.loads(text)
+        if check is not None:
+            check(stem, obj)
+        out[stem] = writer.document(obj).encode()
+    return out
 
 
 def package_files(

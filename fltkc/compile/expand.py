@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -11,17 +12,18 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from fltkc import contract
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
 from fltkc.compile.client_traces import resolve_traces
 from fltkc.compile.experiment import Experiment, Hardware, Task
+from fltkc.compile.limits import job_count_diagnostics, schedule_diagnostics
 from fltkc.compile.rules import training_issues
-from fltkc.compile.validate import explain
+from fltkc.compile.validate import explain, strict_validator
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.contract.defaults import complete_config
 from fltkc.errors import CompileError, Diagnostic, Path
 
 MAX_NAME = 63  # DNS-1035 label, which the operator's `<job>-worker-<i>` pod names must also fit
-MAX_JOBS = 100_000
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,43 @@ class Plan:
             ],
         }
 
+    def schedule_json(self) -> str:
+        """The schedule as out/schedule.json and its ConfigMap hold it (compact: 1 MiB max)."""
+        return json.dumps(self.schedule(), sort_keys=True, separators=(",", ":")) + "\n"
+
 
 def expand(experiment: Experiment) -> Plan:
     """All jobs of the experiment, deterministic in its content and seed."""
-    jobs: list[Job] = []
     diagnostics: list[Diagnostic] = []
+    offsets: dict[int, tuple[float, ...]] = {}
     for task in experiment.tasks:
         try:
-            jobs += _task_jobs(experiment, task)
+            offsets[task.index] = _task_offsets(experiment, task)
         except CompileError as exc:
             diagnostics += exc.diagnostics
+    too_many = job_count_diagnostics(experiment, {i: len(o) for i, o in offsets.items()})
+    if too_many:
+        raise CompileError(diagnostics + too_many)
+    jobs: list[Job] = []
+    for task in experiment.tasks:
+        try:
+            if task.index in offsets:
+                jobs += _task_jobs(experiment, task, offsets[task.index])
+        except CompileError as exc:
+            diagnostics += exc.diagnostics
+    diagnostics += _name_clashes(experiment, jobs)
+    if diagnostics:
+        raise CompileError(diagnostics)
+    plan = Plan(experiment, tuple(jobs))
+    key = contract.SCHEDULE_FILE
+    too_large = schedule_diagnostics(experiment.source, key, plan.schedule_json(), len(jobs))
+    if too_large:
+        raise CompileError(too_large)
+    return plan
+
+
+def _name_clashes(experiment: Experiment, jobs: list[Job]) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
     seen: dict[str, str] = {}
     for job in jobs:
         if job.name in seen and seen[job.name] != job.task:
@@ -85,32 +114,29 @@ def expand(experiment: Experiment) -> Plan:
             message = f"job name {job.name} is also a job of task {seen[job.name]}; rename a task"
             diagnostics.append(experiment.source.diag(path, message))
         seen.setdefault(job.name, job.task)
-    if len(jobs) > MAX_JOBS:
-        message = (
-            f"{len(jobs)} jobs; at most {MAX_JOBS}: fewer arrivals, sweep points or repetitions"
-        )
-        diagnostics.append(experiment.source.diag(("spec", "tasks"), message))
-    if diagnostics:
-        raise CompileError(diagnostics)
-    return Plan(experiment, tuple(jobs))
+    return diagnostics
 
 
 def _task_index(experiment: Experiment, name: str) -> int:
     return next(t.index for t in experiment.tasks if t.name == name)
 
 
-def _task_jobs(experiment: Experiment, task: Task) -> list[Job]:
-    where = ("spec", "tasks", task.index)
+def _task_offsets(experiment: Experiment, task: Task) -> tuple[float, ...]:
+    where = ("spec", "tasks", task.index, "arrivals")
     source = experiment.source
     try:
         offsets = arrival_offsets(
             task.arrivals, plan_seed(experiment.seed, "arrivals", task.name), task.trace
         )
     except ValueError as exc:
-        raise CompileError([source.diag((*where, "arrivals"), str(exc))]) from None
+        raise CompileError([source.diag(where, str(exc))]) from None
     if not offsets:
         message = "no arrivals before horizonSeconds; raise the rate or the horizon"
-        raise CompileError([source.diag((*where, "arrivals"), message)])
+        raise CompileError([source.diag(where, message)])
+    return offsets
+
+
+def _task_jobs(experiment: Experiment, task: Task, offsets: tuple[float, ...]) -> list[Job]:
     points = _grid_points(task)
     names = _job_names(experiment.name, task, len(points), len(offsets))
     # The last index of every dimension gives the longest name.
@@ -186,7 +212,7 @@ def _check_name_length(experiment: Experiment, task: Task, longest: str) -> None
 
 @cache
 def _trainer_validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema(TRAINER_CONFIG_SCHEMA))
+    return strict_validator(load_schema(TRAINER_CONFIG_SCHEMA))
 
 
 def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -10,9 +11,30 @@ from typing import Any
 
 import yaml
 
+from fltkc.compile.input_files import MIB, InputFileError, read_capped
 from fltkc.errors import CompileError, Diagnostic, Path, format_path
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, reading exponent floats without a dot (`1e-3`) as YAML 1.2 does.
+
+    PyYAML implements YAML 1.1, whose floats need a dot and a signed exponent, so `lr: 1e-3`
+    would be the string "1e-3"; appended last, this resolver changes nothing 1.1 already reads.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+# Integers both YAML versions read alike; other YAML 1.1 forms (octal 010, 1_000, 1:30, 0b1)
+# mean something else, or nothing, in YAML 1.2 and in every JSON or YAML 1.2 tool.
+_PORTABLE_INT = re.compile(r"[-+]?(0|[1-9][0-9]*|0x[0-9a-fA-F]+)")
+_OCTAL = re.compile(r"[-+]?0[0-7]+")
+MAX_FILE_BYTES = 16 * MIB  # 100,000 fixed offsets are about 1 MiB
 _STR = "tag:yaml.org,2002:str"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _SCALAR_TAGS = {_STR, _TIMESTAMP} | {
@@ -51,11 +73,12 @@ def load(path: FsPath, display: str | None = None) -> Source:
     """Read and parse `path`; `display` is the name diagnostics use (default: as given)."""
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CompileError([Diagnostic(name, 1, 1, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        message = f"cannot read the file ({exc.__class__.__name__}: {exc})"
+        text = read_capped(path, MAX_FILE_BYTES).decode("utf-8")
+    except InputFileError as exc:
+        message = "file not found" if str(exc) == "not found" else f"cannot read the file ({exc})"
+        raise CompileError([Diagnostic(name, 1, 1, "", message)]) from None
+    except UnicodeDecodeError as exc:
+        message = f"cannot read the file (not UTF-8 text: byte {exc.start})"
         raise CompileError([Diagnostic(name, 1, 1, "", message)]) from None
     return load_text(text, name, path.parent)
 
@@ -152,6 +175,9 @@ class _Builder:
         if node.tag not in _SCALAR_TAGS:
             self.error(node, path, f"unsupported YAML tag {node.tag}; remove it")
             return None
+        if node.tag in (_INT, _FLOAT) and (problem := _yaml11_only(str(node.value))):
+            self.error(node, path, problem)
+            return None
         try:
             value = self.constructor.construct_object(node)
         except (yaml.YAMLError, ValueError, OverflowError):
@@ -161,3 +187,24 @@ class _Builder:
             self.error(node, path, f"{node.value} is not a finite number")
             return None
         return value
+
+
+def _yaml11_only(text: str) -> str | None:
+    """The problem with a number YAML 1.1 reads differently from YAML 1.2, if it is one."""
+    if _PORTABLE_INT.fullmatch(text):
+        return None
+    if _OCTAL.fullmatch(text):
+        octal, decimal = int(text, 8), int(text, 10)
+        if octal == decimal:
+            return None
+        return (
+            f"ambiguous number {text}: octal {octal} in YAML 1.1, {decimal} in YAML 1.2; "
+            f"write {decimal} or {octal}"
+        )
+    if "_" in text or ":" in text or "0b" in text:
+        value = yaml.safe_load(text)
+        return (
+            f"ambiguous number {text}: {value} in YAML 1.1, a string in YAML 1.2; "
+            f"write {value}, or quote it for a string"
+        )
+    return None

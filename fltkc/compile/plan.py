@@ -82,7 +82,7 @@ def plan_head(plan: Plan) -> dict[str, Any]:
 
 def schedule_json(plan: Plan) -> str:
     """out/schedule.json and the schedule ConfigMap's content (compact: ConfigMaps hold 1 MiB)."""
-    return json.dumps(plan.schedule(), sort_keys=True, separators=(",", ":")) + "\n"
+    return plan.schedule_json()
 
 
 def config_json(job: Job) -> str:

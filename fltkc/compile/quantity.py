@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 from typing import Literal
 
 Format = Literal["BinarySI", "DecimalSI", "DecimalExponent"]
@@ -18,6 +18,10 @@ _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "
 _DECIMAL_SUFFIX = {exp: suffix for suffix, exp in _DECIMAL.items()}
 _BINARY_SUFFIX = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
 _NANO = Decimal("1e-9")
+# Kubernetes keeps a quantity as an int64 scaled value where it can; 2^63 bytes is 8Ei, more
+# than any node has, and keeps Decimal's 60 digits (nano precision) from overflowing.
+LIMIT = Decimal(2**63)
+OUT_OF_RANGE = "out of range; a Kubernetes quantity must be below 8Ei (2^63)"
 
 
 @dataclass(frozen=True)
@@ -40,14 +44,21 @@ def parse(text: str | int | float) -> Quantity:
     number = Decimal(match["num"])
     with localcontext() as ctx:
         ctx.prec = 60
-        if suffix in _BINARY:
-            value, fmt = number * (2 ** _BINARY[suffix]), "BinarySI"
-        elif suffix in _DECIMAL:
-            value, fmt = number.scaleb(_DECIMAL[suffix]), "DecimalSI"
-        else:
-            value, fmt = number.scaleb(int(suffix[1:])), "DecimalExponent"
-        # The API server keeps nano precision and rounds anything finer up.
-        value = value.quantize(_NANO, rounding=ROUND_CEILING).normalize()
+        try:
+            if suffix in _BINARY:
+                value, fmt = number * (2 ** _BINARY[suffix]), "BinarySI"
+            elif suffix in _DECIMAL:
+                value, fmt = number.scaleb(_DECIMAL[suffix]), "DecimalSI"
+            elif len(suffix.lstrip("eE+-")) <= 4:
+                value, fmt = number.scaleb(int(suffix[1:])), "DecimalExponent"
+            else:
+                raise InvalidOperation
+            if value >= LIMIT:
+                raise InvalidOperation
+            # The API server keeps nano precision and rounds anything finer up.
+            value = value.quantize(_NANO, rounding=ROUND_CEILING).normalize()
+        except InvalidOperation:  # also an exponent past Decimal's range (1e999999999)
+            raise ValueError(f"{text} is {OUT_OF_RANGE}") from None
     return Quantity(value, fmt)  # type: ignore[arg-type]
 
 

@@ -20,6 +20,12 @@ from fltkc.compile.jsonnet_eval import (
     search_path,
 )
 from fltkc.compile.plan import experiment_labels, job_body, job_head, plan_document, plan_head
+from fltkc.compile.render_checks import (
+    ObjectChecker,
+    check_template_dir,
+    rendered_mapping,
+    require_training_jobs,
+)
 
 MAIN_TEMPLATE = "main.jsonnet"
 # A chunk's Jsonnet heap grows by ~140 KB per job rendered plus ~7 KB per job of the plan (all
@@ -50,26 +56,41 @@ def render_documents(
     chunks by forked workers (bounded memory, all cores); every chunk evaluates main.jsonnet on
     the whole plan and manifests only its share of the objects, so templates see one plan.
     """
+    check_template_dir(templates)
     roots = search_path(templates)
+    checker = ObjectChecker()
     if backend_name(backend) != "rjsonnet":
         document = {**plan_document(plan), **(sections or {})}
         tla = {"plan": json.dumps(document, sort_keys=True, separators=(",", ":"))}
-        return yaml_documents(evaluate(MAIN_TEMPLATE, tla, roots, backend))
-    chunks = chunk_count(len(plan.jobs))
-    render_chunk = _chunk_renderer(plan, sections or {}, roots)
-    if chunks <= 1:
-        return yaml_of_json(render_chunk("all"))
+        objects = rendered_mapping(evaluate(MAIN_TEMPLATE, tla, roots, backend))
+        documents = yaml_documents(objects, checker)
+    elif (chunks := chunk_count(len(plan.jobs))) <= 1:
+        documents = yaml_of_json(_chunk_renderer(plan, sections or {}, roots)("all"), checker)
+    else:
+        documents = _render_forked(_chunk_renderer(plan, sections or {}, roots), chunks, checker)
+    require_training_jobs((job.name for job in plan.jobs), checker.training)
+    return documents
+
+
+def _render_forked(
+    render_chunk: Callable[[str | list[str]], Any], chunks: int, checker: ObjectChecker
+) -> dict[str, bytes]:
+    """Each chunk rendered and checked in a forked worker; the training job names come back."""
     # Every pass leaves its Jsonnet heap behind, so even the names pass runs in a child.
     (names,) = map_forked(lambda _: json.dumps(render_chunk("names")).encode(), 1, 1)
     selections = deal(json.loads(names), chunks)
     workers = min(chunks, MAX_WORKERS, len(os.sched_getaffinity(0)))
 
     def work(chunk: int) -> bytes:
-        return pickle.dumps(yaml_of_json(render_chunk(selections[chunk])))
+        local = ObjectChecker()
+        documents = yaml_of_json(render_chunk(selections[chunk]), local)
+        return pickle.dumps((documents, local.training))
 
     documents: dict[str, bytes] = {}
     for part in map_forked(work, chunks, workers):
-        documents.update(pickle.loads(part))
+        chunk_documents, training = pickle.loads(part)
+        documents.update(chunk_documents)
+        checker.training += training
     return documents
 
 

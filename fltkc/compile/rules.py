@@ -8,6 +8,7 @@ from typing import Any
 from fltkc import contract
 from fltkc.compile.experiment import DEFAULT_PROFILE, TRAINING_KEYS
 from fltkc.compile.load import Source
+from fltkc.compile.podspec_rules import podspec_issues
 from fltkc.compile.quantity import parse
 from fltkc.compile.rules_federated import federated_issues
 from fltkc.errors import Diagnostic, Path
@@ -52,7 +53,7 @@ OPTIMIZER_PARAMS = {"momentum": ("sgd",), "nesterov": ("sgd",), "betas": ("adam"
 def semantic_diagnostics(source: Source) -> list[Diagnostic]:
     """All semantic problems of a schema-valid document."""
     spec = source.document["spec"]
-    issues = list(_experiment_issues(source.document))
+    issues = list(_experiment_issues(source.document)) + podspec_issues(source.document)
     for i, task in enumerate(spec["tasks"]):
         issues += [
             ((*_task_path(i), *p), m) for p, m in task_issues(task, spec.get("profiles", {}))
@@ -131,7 +132,11 @@ def _volume_issues(volume: Mapping[str, Any]) -> Iterator[Issue]:
 def _profile_issues(profile: Mapping[str, Any]) -> Iterator[Issue]:
     requests, limits = profile.get("requests", {}), profile.get("limits", {})
     for key in sorted(requests.keys() & limits.keys()):
-        if parse(requests[key]).value > parse(limits[key]).value:
+        try:
+            over = parse(requests[key]).value > parse(limits[key]).value
+        except ValueError:
+            continue  # out of range: reported by podspec_rules
+        if over:
             message = f"{requests[key]} is more than limits.{key} ({limits[key]}); lower it"
             yield ("requests", key), message
     for i, tol in enumerate(profile.get("tolerations", [])):

@@ -6,7 +6,7 @@ import difflib
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from fltkc.compile.arrivals import read_traces
@@ -47,9 +47,25 @@ def validate(source: Source) -> Experiment:
     return build_experiment(source, traces, client_traces)
 
 
+# JSON Schema counts 32.0 as an integer, but the trainer's `range` and DataLoader do not: an
+# integer field takes an int, so `batchSize: 1e2` (a float in YAML 1.2) is refused, not crashed on.
+_StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
+def strict_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A Draft 2020-12 validator whose integers are ints (not integral floats)."""
+    validator: Draft202012Validator = _StrictValidator(schema)
+    return validator
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema(EXPERIMENT_SCHEMA))
+    return strict_validator(load_schema(EXPERIMENT_SCHEMA))
 
 
 def schema_diagnostics(source: Source) -> list[Diagnostic]:

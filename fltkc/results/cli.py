@@ -9,6 +9,8 @@ import typer
 
 from fltkc.contract import EXIT_USAGE
 
+NO_MATPLOTLIB = "matplotlib is not installed; pip install 'fltkc[results]' draws them"
+
 
 def _error(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
@@ -40,6 +42,14 @@ def results_command(
     csv_path = csv or directory / "results.csv"
     write_csv(rows, csv_path)
     typer.echo(f"\nwrote {csv_path}")
-    if not no_plots:
-        for path in plot_run(results, plots or directory / "plots"):
-            typer.echo(f"wrote {path}")
+    if no_plots:
+        return
+    try:
+        paths = plot_run(results, plots or directory / "plots")
+    except ImportError as exc:
+        if not (exc.name or "").startswith("matplotlib"):
+            raise
+        typer.echo(f"no plots: {NO_MATPLOTLIB}", err=True)
+        return
+    for path in paths:
+        typer.echo(f"wrote {path}")

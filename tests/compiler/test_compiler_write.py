@@ -9,6 +9,7 @@ from compiler_support import BAD_DIR, EXAMPLES_DIR, read_dir
 
 from fltkc.compile.build import build
 from fltkc.compile.jsonnet_eval import TemplateError
+from fltkc.compile.outdir_guard import BUILD_RECORD
 from fltkc.compile.write import OutputError, write_output
 from fltkc.errors import CompileError
 
@@ -40,7 +41,8 @@ def test_failed_write_leaves_previous_output_untouched(tmp_path: Path) -> None:
     before = read_dir(out)
     with pytest.raises(OutputError):
         write_output({"kustomization.yaml": b"y", "sub/dir.yaml": b"no such folder"}, out)
-    assert read_dir(out) == before == {"kustomization.yaml": b"x"}
+    assert read_dir(out) == before
+    assert set(before) == {"kustomization.yaml", BUILD_RECORD}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -57,6 +59,6 @@ def test_refuses_to_replace_a_foreign_directory(tmp_path: Path) -> None:
     out = tmp_path / "home"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
-    with pytest.raises(OutputError, match="not written by fltkc"):
+    with pytest.raises(OutputError, match="did not write"):
         build(EXAMPLES_DIR / "quickstart.yaml", out)
     assert (out / "thesis.tex").read_text() == "precious"

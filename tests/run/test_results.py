@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,17 @@ def test_federated_clients_partition_and_simulated_time_are_drawn(tmp_path: Path
     assert plots == ["task-all-clients.png", "task-all-partition.png", "task-all.png"]
     for name in plots:
         assert (tmp_path / "plots" / name).read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_without_matplotlib_the_table_and_csv_still_come(tmp_path: Path, monkeypatch):
+    _job_dir(tmp_path, "fed-0", "round", [0.3, 0.7], result=True)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    out = CliRunner().invoke(make_app(), ["results", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[1].split()[0] == "fed-0"
+    assert (tmp_path / "results.csv").is_file() and not (tmp_path / "plots").exists()
+    assert out.output.splitlines()[-1] == (
+        "no plots: matplotlib is not installed; pip install 'fltkc[results]' draws them"
+    )
