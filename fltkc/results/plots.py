@@ -118,7 +118,9 @@ def plot_run(results: RunMetrics, out_dir: Path) -> list[Path]:
         with_clients = [job for job in jobs if job.clients]
         if with_clients:
             paths.append(plot_clients(task, with_clients, _named(stem, "clients"), _pyplot()))
-        partitioned = next((job for job in jobs if job.partition), None)
+        # DDP's partition.json holds the ranks' i.i.d. shards: only federated splits are drawn.
+        federated = (job for job in jobs if job.partition and job.step_kind == "round")
+        partitioned = next(federated, None)
         if partitioned is not None:
             paths.append(plot_partition(partitioned, _named(stem, "partition"), _pyplot()))
     if results.run and results.run.get("jobs"):

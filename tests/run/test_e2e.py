@@ -113,4 +113,10 @@ def test_quickstart_runs_to_the_end_and_survives_a_killed_master(tmp_path: Path)
     assert out.exit_code == 0, out.output
     assert "quickstart-ddp-mnist" in out.output and "distributed" in out.output
     plots = sorted(p.name for p in (run_dir / "plots").iterdir())
-    assert plots == ["task-ddp-mnist.png", "task-fed-mnist.png", "timeline.png"]
+    assert plots == [
+        "task-ddp-mnist.png",
+        "task-fed-mnist-clients.png",
+        "task-fed-mnist-partition.png",
+        "task-fed-mnist.png",
+        "timeline.png",
+    ]
