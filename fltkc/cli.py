@@ -47,6 +47,14 @@ def build(
             show_default=False,
         ),
     ] = None,
+    backend: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="pytorchjob (PyTorchJobs) or trainjob (Kubeflow Trainer v2 TrainJobs and "
+            "their TrainingRuntimes); overrides spec.backend.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -60,7 +68,7 @@ def build(
     from fltkc.compile.write import write_output
 
     try:
-        plan = plan_file(experiment, queue)
+        plan = plan_file(experiment, queue, backend)
         if dry_run:
             for line in plan_lines(plan):
                 typer.echo(line)

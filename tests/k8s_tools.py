@@ -18,6 +18,12 @@ from fltkc.check.kubeconform import ManifestReport, check_manifests, find_kubeco
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PYTORCHJOB_CRD = SHARED / "crds" / "kubeflow.org_pytorchjobs.yaml"
+# Kubeflow Trainer v2.3.0's CRDs, byte for byte from the tag (manifests/base/crds/).
+TRAINER_CRD_DIR = SHARED / "crds" / "trainer-v2.3.0"
+TRAINER_CRDS = tuple(
+    TRAINER_CRD_DIR / f"trainer.kubeflow.org_{plural}.yaml"
+    for plural in ("trainjobs", "trainingruntimes", "clustertrainingruntimes")
+)
 # CRDs fetched for later features (Argo CD, Kueue); see crds/SOURCE.md beside them.
 EXTRA_CRD_DIR = Path(__file__).resolve().parent / "k8s" / "crds"
 
@@ -34,6 +40,14 @@ def pytorchjob_crd() -> Path:
     if not PYTORCHJOB_CRD.is_file():
         unavailable(f"../shared/crds/{PYTORCHJOB_CRD.name} is absent: ../shared is not checked out")
     return PYTORCHJOB_CRD
+
+
+def trainer_crds() -> tuple[Path, ...]:
+    """The real Trainer v2.3.0 CRDs (TrainJob, TrainingRuntime, ClusterTrainingRuntime)."""
+    for crd in TRAINER_CRDS:
+        if not crd.is_file():
+            unavailable(f"../shared/crds/trainer-v2.3.0/{crd.name} is absent")
+    return TRAINER_CRDS
 
 
 def extra_crds() -> tuple[Path, ...]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
 from fltkc.contract.env import read_env
 from trainer.config import load_config
 from trainer.errors import PeerLost, UsageError, report
+
+if TYPE_CHECKING:
+    from trainer.provenance import RankRecord
 
 
 def _modes() -> dict[str, Callable[..., None]]:
@@ -22,28 +26,49 @@ def main() -> int:
     """Train the job described by the environment; bad input exits 2 with one line."""
     from trainer import rendezvous
     from trainer.data import DataError
+    from trainer.provenance import RankRecord
     from trainer.runtime import setup
 
+    record: RankRecord | None = None
     try:
         env = read_env(os.environ)
+        record = RankRecord(env)
+        record.started()
         config = load_config(env.config_path, env)
         job = setup(env, config)
         with rendezvous.peer_guard(f"{config.mode} training"):
             _modes()[config.mode](job)
     except (UsageError, DataError) as exc:
-        return _fail(f"error: {exc}", UsageError.exit_code)
+        joined = rendezvous.abandon()
+        _fail(f"error: {exc}", UsageError.exit_code, record)
+        if joined:  # every rank is leaving: tearing down what they shared blocks, as below
+            _leave_now(UsageError.exit_code)
+        return UsageError.exit_code
     except PeerLost as exc:
-        _fail(f"peer lost: {exc}", PeerLost.exit_code)
-        # Tearing down a process group whose peer vanished blocks for seconds in torch's
-        # destructors; nothing is left to flush, so leave at once.
-        os._exit(PeerLost.exit_code)
+        _fail(f"peer lost: {exc}", PeerLost.exit_code, record)
+        _leave_now(PeerLost.exit_code)
+    except BaseException:
+        if record is not None:
+            record.ended(1)  # a crash (or Ctrl-C) still ends this attempt in the record
+        raise
     rendezvous.leave()
+    record.ended(0)
     return 0
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(message: str, code: int, record: RankRecord | None) -> int:
     report(message)
+    if record is not None:
+        record.ended(code)
     return code
+
+
+def _leave_now(code: int) -> NoReturn:
+    """Tearing down a process group whose peer vanished blocks for seconds in torch's
+    destructors, and a busy node takes seconds more to unload torch; the trainer has nothing
+    left to flush, so leave at once."""
+    sys.stdout.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

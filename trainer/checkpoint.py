@@ -6,6 +6,7 @@ No RNG state is stored: each epoch, round and client reseeds the generators from
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,16 @@ def load_checkpoint(path: Path, fingerprint: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # its message is advice about weights_only, not ours
+        raise UsageError(f"{path}: not a trainer checkpoint; delete it to start over") from None
+    except (OSError, RuntimeError, EOFError) as exc:  # unreadable, not a zip, truncated, empty
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UsageError(
-            f"{path}: unreadable checkpoint ({exc}); delete it to start over"
+            f"{path}: unreadable checkpoint ({reason}); delete it to start over"
         ) from None
+    if not isinstance(payload, dict):
+        raise UsageError(f"{path}: not a trainer checkpoint; delete it to start over")
     if payload.get("format") != FORMAT or payload.get("fingerprint") != fingerprint:
         raise UsageError(
             f"{path}: this checkpoint belongs to a different trainer config; "

@@ -1,8 +1,7 @@
-"""Load the job's trainer config, validate it against the shared schema and apply its defaults."""
+"""Load the job's trainer config: the shared schema, the contract's defaults and its rules."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -12,25 +11,11 @@ from typing import Any
 
 import jsonschema
 
+from fltkc.contract.checks import config_issues
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.defaults import complete_config
 from fltkc.contract.env import TrainerEnv
 from trainer.errors import UsageError
-
-# Fields the schema leaves optional but a particular choice needs; the compiler resolves them.
-CHOICE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "federated.strategy": {
-        "fedprox": ("mu",),
-        "fedadam": ("serverLr", "beta1", "beta2", "tau"),
-        "fedyogi": ("serverLr", "beta1", "beta2", "tau"),
-        "fedadagrad": ("serverLr", "beta1", "tau"),
-        "fedtrimmedavg": ("trimFraction",),
-    },
-    "scheduler": {
-        "step": ("stepSize", "gamma"),
-        "exponential": ("gamma",),
-        "cosine": ("tMax",),
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -74,23 +59,6 @@ class TrainerConfig:
         return self.federated.rounds if self.federated is not None else self.epochs
 
 
-def apply_defaults(instance: dict[str, Any], schema: Mapping[str, Any]) -> None:
-    """Fill the schema's `default`s in place; an absent object with no required fields is
-    created when something inside it has a default (evaluation, checkpoint, rendezvous)."""
-    for name, sub in schema.get("properties", {}).items():
-        if name not in instance:
-            if "default" in sub:
-                instance[name] = copy.deepcopy(sub["default"])
-            elif sub.get("type") == "object" and not sub.get("required") and _has_default(sub):
-                instance[name] = {}
-        if isinstance(instance.get(name), dict) and sub.get("type") == "object":
-            apply_defaults(instance[name], sub)
-
-
-def _has_default(schema: Mapping[str, Any]) -> bool:
-    return any("default" in sub for sub in schema.get("properties", {}).values())
-
-
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -113,83 +81,41 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
         raise UsageError(f"{path}: {error.json_path}: {error.message}")
 
 
-def _check_choices(path: Path, data: Mapping[str, Any]) -> None:
-    for where, choices in CHOICE_FIELDS.items():
-        section: Any = data
-        for key in where.split("."):
-            section = section.get(key, {}) if isinstance(section, Mapping) else {}
-        for field in choices.get(section.get("name", ""), ()):
-            if field not in section:
-                raise UsageError(
-                    f"{path}: $.{where}.{field} is required when $.{where}.name is "
-                    f"{section['name']!r}; add it to the config"
-                )
-
-
 def _check_semantics(path: Path, data: Mapping[str, Any], env: TrainerEnv) -> None:
-    from trainer.models import DATASET_OF_MODEL
-
+    """The contract's rules (fltkc.contract.checks), exactly those the compiler applied."""
     if data["seed"] != env.seed:
         raise UsageError(
             f"{path}: $.seed is {data['seed']} but FLTK_SEED is {env.seed}; they must be equal"
         )
-    model, dataset = data["model"]["name"], data["dataset"]["name"]
-    if DATASET_OF_MODEL[model] != dataset:
-        raise UsageError(
-            f"{path}: $.model.name {model!r} trains on {DATASET_OF_MODEL[model]!r}, "
-            f"not $.dataset.name {dataset!r}; pick a matching pair"
-        )
-    fed = data.get("federated", {})
-    if data["mode"] == "federated" and fed["clientsPerRound"] > fed["clients"]:
-        raise UsageError(
-            f"{path}: $.federated.clientsPerRound ({fed['clientsPerRound']}) is more than "
-            f"$.federated.clients ({fed['clients']}); lower it or raise clients"
-        )
+    issues = config_issues(data)
+    if issues:  # one line, like the schema's best match; the compiler lists them all
+        where, message = issues[0]
+        raise UsageError(f"{path}: ${_json_path(where)}: {message}")
     if data["mode"] == "federated":
-        _check_federated(path, data["dataset"]["name"], fed)
-    opt = data["optimizer"]
-    if opt.get("nesterov") and opt["name"] == "sgd" and opt.get("momentum", 0) <= 0:
-        raise UsageError(f"{path}: $.optimizer.nesterov needs $.optimizer.momentum above 0")
-    _check_choices(path, data)
+        _check_tables(path, data["federated"])
 
 
-def _check_federated(path: Path, dataset: str, fed: Mapping[str, Any]) -> None:
-    """What the compiler's rules_federated refuses, for a config written by hand."""
-    from trainer.data.partition import NATURAL
+def _json_path(where: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where)
 
-    name = fed["partition"]["name"]
-    if (name == NATURAL) != (dataset == "reddit") and name != "iid":
-        raise UsageError(
-            f"{path}: $.federated.partition.name {name!r} does not fit dataset {dataset!r}: "
-            "reddit takes natural or iid, the other datasets every partition but natural"
-        )
+
+def _check_tables(path: Path, fed: Mapping[str, Any]) -> None:
+    """The trainer reads no trace file: fltkc build turns each into a per-client table."""
     block = fed.get("clientBehaviour", {})
-    if block.get("minResponses", 1) > fed["clientsPerRound"]:
-        raise UsageError(
-            f"{path}: $.federated.clientBehaviour.minResponses is more than "
-            "$.federated.clientsPerRound; lower it"
-        )
     speed, availability = block.get("speed", {}), block.get("availability", {})
     if speed.get("distribution") == "trace" or availability.get("model") == "trace":
         raise UsageError(
             f"{path}: $.federated.clientBehaviour names a trace file; fltkc build turns it into "
             "a table (speed distribution table, availability model windows): build the config"
         )
-    sizes = [len(speed[k]) for k in ("computeMsPerSample", "bandwidthKbps") if k in speed]
-    if availability.get("model") == "windows":
-        sizes.append(len(availability["clients"]))
-    if any(n != fed["clients"] for n in sizes):
-        raise UsageError(
-            f"{path}: $.federated.clientBehaviour: each table needs one entry per client "
-            f"({fed['clients']})"
-        )
 
 
 def load_config(path: Path, env: TrainerEnv) -> TrainerConfig:
-    """Read, validate against schemas/trainer-config.schema.json and default the job's config."""
+    """Read, validate against schemas/trainer-config.schema.json, complete with the contract's
+    defaults and check against the catalog; torch-free, so the compiler's tests load it too."""
     data = _read(path)
     _validate(path, data)
-    apply_defaults(data, load_schema(TRAINER_CONFIG_SCHEMA))
+    data = complete_config(data)
     _check_semantics(path, data, env)
     return _build(data)
 

@@ -18,7 +18,7 @@ from trainer.metrics import StepRecord
 from trainer.models import build_model
 from trainer.optim import build_loss, build_optimizer, build_scheduler, current_lr
 from trainer.rendezvous import peer_guard
-from trainer.runtime import Job, Reporter, eval_due, read_checkpoint
+from trainer.runtime import Job, Reporter, eval_due, shared_checkpoint
 from trainer.seeding import derive_seed
 
 
@@ -65,10 +65,7 @@ def _sampler_for(job: Job, train_set: Any, rank: int) -> DistributedSampler[Any]
 
 def _restore(job: Job, model: nn.Module, optimizer: Any, scheduler: Any) -> dict[str, Any] | None:
     """Rank 0 reads the checkpoint and broadcasts it, so only the master needs the log volume."""
-    box = [read_checkpoint(job) if job.env.is_main else None]
-    if job.env.world_size > 1:
-        dist.broadcast_object_list(box, src=0)
-    ckpt = box[0]
+    ckpt = shared_checkpoint(job, share=True)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])

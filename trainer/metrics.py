@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,8 @@ class StepRecord:
             out["clients"] = self.clients
         if self.sim_seconds is not None:
             out |= {
-                "simSeconds": self.sim_seconds,
-                "simTime": self.sim_time,
+                "simulatedSeconds": self.sim_seconds,
+                "simulatedTime": self.sim_time,
                 "attempts": self.attempts,
                 "skipped": self.skipped,
             }
@@ -111,7 +112,9 @@ def truncate_metrics(path: Path, keep_through: int, key: str = "step") -> None:
 class RunLog:
     """Appends metrics and TensorBoard scalars; only rank 0 makes one."""
 
-    def __init__(self, log_dir: Path, resume_step: int) -> None:
+    def __init__(
+        self, log_dir: Path, resume_step: int, hparams: Mapping[str, Any] | None = None
+    ) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         self.dir = log_dir
@@ -123,6 +126,14 @@ class RunLog:
         self.writer = SummaryWriter(
             str(log_dir / contract.TENSORBOARD_DIR), purge_step=resume_step + 1
         )
+        if hparams is not None:
+            self._add_summary(session_start(hparams))
+            self.writer.flush()
+
+    def _add_summary(self, summary: Any) -> None:
+        """A raw summary into this run's event file (torch leaves the writer untyped)."""
+        writer: Any = self.writer
+        writer._get_file_writer().add_summary(summary)
 
     def record(self, rec: StepRecord) -> None:
         with self.metrics.open("a", encoding="utf-8") as fh:
@@ -154,7 +165,8 @@ class RunLog:
         for status in ("aggregated", "late", "dropped"):
             count = sum(r["status"] == status for r in records)
             self.writer.add_scalar(f"clients/{status}", count, step)
-        for key, tag in (("simSeconds", "clients/sim_seconds"), ("accuracy", "clients/accuracy")):
+        spreads = (("simulatedSeconds", "clients/sim_seconds"), ("accuracy", "clients/accuracy"))
+        for key, tag in spreads:
             values = [r[key] for r in records if r.get(key) is not None]
             if values:
                 self.writer.add_histogram(tag, _as_tensor(values), step, bins="auto")
@@ -166,7 +178,26 @@ class RunLog:
         write_json(self.dir / contract.RESULT_FILE, result)
 
     def close(self) -> None:
+        """The run finished: end the HParams session (status success) and flush."""
+        self._add_summary(session_end())
         self.writer.close()
+
+
+def session_start(hparams: Mapping[str, Any]) -> Any:
+    """The HParams plugin's session-start summary. No experiment summary is written: the
+    dashboard then collects the hyperparameters of every job's run, across tasks and points."""
+    from torch.utils.tensorboard.summary import hparams as hparams_summaries
+
+    _, start, _ = hparams_summaries(dict(hparams), {})  # type: ignore[no-untyped-call]
+    return start
+
+
+def session_end() -> Any:
+    """The session-end summary with status success (torch builds it without TensorFlow)."""
+    from torch.utils.tensorboard.summary import hparams as hparams_summaries
+
+    _, _, end = hparams_summaries({}, {})  # type: ignore[no-untyped-call]
+    return end
 
 
 def _as_tensor(values: list[int] | list[float]) -> Any:

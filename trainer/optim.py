@@ -16,6 +16,8 @@ from torch.optim.lr_scheduler import (
     StepLR,
 )
 
+from fltkc.contract import catalog
+
 T = TypeVar("T")
 Params = Iterable[torch.Tensor]
 
@@ -29,23 +31,23 @@ def lookup(registry: Mapping[str, T], name: str, what: str) -> T:
 
 
 def _betas(cfg: Mapping[str, Any]) -> tuple[float, float]:
-    betas = cfg.get("betas", (0.9, 0.999))  # torch's default for Adam and AdamW
-    return float(betas[0]), float(betas[1])
+    return float(cfg["betas"][0]), float(cfg["betas"][1])
 
 
+# Each factory reads a block completed with the catalog's defaults (see the build functions).
 OPTIMIZERS: dict[str, Callable[[Params, Mapping[str, Any]], Optimizer]] = {
     "sgd": lambda p, c: torch.optim.SGD(
         p,
         lr=c["lr"],
-        momentum=c.get("momentum", 0.0),
-        nesterov=c.get("nesterov", False),
-        weight_decay=c.get("weightDecay", 0.0),
+        momentum=c["momentum"],
+        nesterov=c["nesterov"],
+        weight_decay=c["weightDecay"],
     ),
     "adam": lambda p, c: torch.optim.Adam(
-        p, lr=c["lr"], betas=_betas(c), weight_decay=c.get("weightDecay", 0.0)
+        p, lr=c["lr"], betas=_betas(c), weight_decay=c["weightDecay"]
     ),
     "adamw": lambda p, c: torch.optim.AdamW(
-        p, lr=c["lr"], betas=_betas(c), weight_decay=c.get("weightDecay", 0.0)
+        p, lr=c["lr"], betas=_betas(c), weight_decay=c["weightDecay"]
     ),
 }
 
@@ -53,7 +55,7 @@ SCHEDULERS: dict[str, Callable[[Optimizer, Mapping[str, Any]], LRScheduler]] = {
     "none": lambda o, c: LambdaLR(o, lambda _step: 1.0),
     "step": lambda o, c: StepLR(o, step_size=c["stepSize"], gamma=c["gamma"]),
     "exponential": lambda o, c: ExponentialLR(o, gamma=c["gamma"]),
-    "cosine": lambda o, c: CosineAnnealingLR(o, T_max=c["tMax"], eta_min=c.get("minLr", 0.0)),
+    "cosine": lambda o, c: CosineAnnealingLR(o, T_max=c["tMax"], eta_min=c["minLr"]),
 }
 
 # Summed over samples: callers divide by the count, so batches of any size weigh the same.
@@ -64,12 +66,23 @@ LOSSES: dict[str, Callable[[], nn.Module]] = {
 }
 
 
+def with_defaults(
+    cfg: Mapping[str, Any], choices: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A choice's block over its catalog defaults: a loaded config is complete already, and a
+    partial block (a test's, a benchmark's) gets the values a compiled config would carry."""
+    known = choices.get(cfg["name"], {})
+    return {**{k: v for k, v in known.items() if v is not catalog.STEPS}, **cfg}
+
+
 def build_optimizer(params: Params, cfg: Mapping[str, Any]) -> Optimizer:
-    return lookup(OPTIMIZERS, cfg["name"], "optimizer")(params, cfg)
+    factory = lookup(OPTIMIZERS, cfg["name"], "optimizer")
+    return factory(params, with_defaults(cfg, catalog.OPTIMIZERS))
 
 
 def build_scheduler(optimizer: Optimizer, cfg: Mapping[str, Any]) -> LRScheduler:
-    return lookup(SCHEDULERS, cfg["name"], "scheduler")(optimizer, cfg)
+    factory = lookup(SCHEDULERS, cfg["name"], "scheduler")
+    return factory(optimizer, with_defaults(cfg, catalog.SCHEDULERS))
 
 
 def build_loss(name: str) -> nn.Module:

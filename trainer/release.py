@@ -1,10 +1,11 @@
-"""Release suspended PyTorchJobs at their arrival offsets (`python -m trainer.release`).
+"""Release suspended jobs (PyTorchJobs, TrainJobs) at their arrival offsets (python -m ...release).
 
 The start of the experiment is the release's first run: it is kept in a state file on the logs
 volume (`<logs>/<experiment>/release.json`, replaced atomically) with one record per job handled,
 so a restarted release keeps the clock and never releases a job twice. A due job that is still
-suspended is released (spec.runPolicy.suspend: false; under Kueue its queue label is added
-instead, since Kueue owns suspend); a finished or already running job is only recorded.
+suspended is released (spec.runPolicy.suspend of a PyTorchJob, spec.suspend of a TrainJob, set
+false; under Kueue its queue label is added instead, since Kueue owns suspend); a finished or
+already running job is only recorded. The resources per backend are contract.RELEASE_TARGETS.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from fltkc import contract
 
 PROG = "fltk-release"
 LABEL_QUEUE = contract.LABEL_QUEUE
-RESOURCE = (contract.PYTORCHJOB_GROUP, contract.PYTORCHJOB_VERSION)
 STATE_VERSION = 1
 
 
@@ -61,6 +61,16 @@ class Settings:
     state_path: Path
     queue: str | None = None
     poll_seconds: float = 5.0
+    backend: str = "pytorchjob"
+
+    @property
+    def target(self) -> contract.ReleaseTarget:
+        return contract.RELEASE_TARGETS[self.backend]
+
+    def resource(self) -> tuple[str, str, str, str]:
+        """group, version, namespace, plural: the CustomObjectsApi arguments."""
+        t = self.target
+        return (t.group, t.version, self.namespace, t.plural)
 
 
 def read_schedule(path: Path, experiment: str) -> tuple[Entry, ...]:
@@ -120,30 +130,37 @@ def load_state(settings: Settings, clock: Clock) -> dict[str, Any]:
     return state
 
 
-def finished(job: Mapping[str, Any]) -> str | None:
-    """`Succeeded` or `Failed` when that condition is True (the operator's terminal states)."""
+def finished(job: Mapping[str, Any], backend: str = "pytorchjob") -> str | None:
+    """The terminal condition (Succeeded/Complete or Failed) that is True, if any."""
+    ends = contract.RELEASE_TARGETS[backend].finished
     for condition in (job.get("status") or {}).get("conditions") or []:
-        if condition.get("type") in ("Succeeded", "Failed") and condition.get("status") == "True":
+        if condition.get("type") in ends and condition.get("status") == "True":
             return str(condition["type"])
     return None
 
 
-def decide(job: Mapping[str, Any], queue: str | None) -> str:
+def decide(job: Mapping[str, Any], queue: str | None, backend: str = "pytorchjob") -> str:
     """What to do with a due job: release it, or record why it is left alone."""
-    if finished(job):
+    if finished(job, backend):
         return "left-finished"
     if queue is not None:
         labels = (job.get("metadata") or {}).get("labels") or {}
         return "left-queued" if LABEL_QUEUE in labels else "release"
-    suspended = ((job.get("spec") or {}).get("runPolicy") or {}).get("suspend", False)
-    return "release" if suspended else "left-running"
+    node: Any = job
+    for key in contract.RELEASE_TARGETS[backend].suspend:
+        node = (node or {}).get(key) if isinstance(node, Mapping) else None
+    return "release" if node else "left-running"
 
 
-def release_patch(queue: str | None) -> dict[str, Any]:
+def release_patch(queue: str | None, backend: str = "pytorchjob") -> dict[str, Any]:
     """A JSON merge patch: un-suspend, or (Kueue) hand the job to its queue."""
     if queue is not None:
         return {"metadata": {"labels": {LABEL_QUEUE: queue}}}
-    return {"spec": {"runPolicy": {"suspend": False}}}
+    patch: dict[str, Any] = {"suspend": False}
+    *parents, _ = contract.RELEASE_TARGETS[backend].suspend
+    for key in reversed(parents):
+        patch = {key: patch}
+    return patch
 
 
 class Releaser:
@@ -183,10 +200,7 @@ class Releaser:
     def _report_existing(self) -> None:
         s = self.settings
         selector = f"{contract.LABEL_EXPERIMENT}={s.experiment}"
-        listed = self._call(
-            "list_namespaced_custom_object",
-            *RESOURCE, s.namespace, contract.PYTORCHJOB_PLURAL, label_selector=selector,
-        )  # fmt: skip
+        listed = self._call("list_namespaced_custom_object", *s.resource(), label_selector=selector)
         names = {item["metadata"]["name"] for item in (listed or {}).get("items", [])}
         known = sum(e.name in names for e in s.schedule)
         self.log(
@@ -197,14 +211,15 @@ class Releaser:
     def _handle(self, entry: Entry, now: float) -> bool:
         """Release or record one due job; False when it does not exist yet (retry later)."""
         s = self.settings
-        args = (*RESOURCE, s.namespace, contract.PYTORCHJOB_PLURAL, entry.name)
+        args = (*s.resource(), entry.name)
         job = self._call("get_namespaced_custom_object", *args)
         if job is None:
             self.log(f"{PROG}: {entry.name} is due but does not exist yet; retrying")
             return False
-        action = decide(job, s.queue)
+        action = decide(job, s.queue, s.backend)
         if action == "release":
-            if self._call("patch_namespaced_custom_object", *args, release_patch(s.queue)) is None:
+            patch = release_patch(s.queue, s.backend)
+            if self._call("patch_namespaced_custom_object", *args, patch) is None:
                 return False
             action = "released"
         self.state["jobs"][entry.name] = {
@@ -227,7 +242,8 @@ class Releaser:
             if exc.status in (401, 403):
                 raise ReleaseError(
                     f"{method} denied ({exc.status} {exc.reason}); bind the release Role "
-                    f"(get/list/patch on pytorchjobs) to the pod's ServiceAccount"
+                    f"(get/list/patch on {self.settings.target.plural}) to the pod's "
+                    "ServiceAccount"
                 ) from None
             if exc.status != 404:
                 self.log(f"{PROG}: {method} failed ({exc.status} {exc.reason}); retrying")
@@ -242,6 +258,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--namespace", default=os.environ.get(contract.ENV_NAMESPACE))
     parser.add_argument("--queue", default=None, help="Kueue LocalQueue: label instead of resume")
     parser.add_argument("--poll-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--backend", choices=sorted(contract.RELEASE_TARGETS), default="pytorchjob",
+        help="the kind of the scheduled jobs (the experiment's spec.backend)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -267,7 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         schedule = read_schedule(args.schedule, args.experiment)
         settings = Settings(
-            args.experiment, args.namespace, schedule, args.state, args.queue, args.poll_seconds
+            args.experiment,
+            args.namespace,
+            schedule,
+            args.state,
+            args.queue,
+            args.poll_seconds,
+            args.backend,
         )
         Releaser(settings, _client(), SystemClock(), lambda m: print(m, flush=True)).run()
     except ReleaseError as exc:

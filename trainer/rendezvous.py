@@ -19,6 +19,7 @@ from trainer.errors import PeerLost, report
 
 RETRY_SECONDS = 1.0
 _watchdog: watchdog.Watchdog | None = None
+_joined = False  # this process joined a process group (it may be torn down since)
 
 
 def wait_for_master(env: TrainerEnv, timeout: float) -> None:
@@ -47,8 +48,9 @@ def wait_for_master(env: TrainerEnv, timeout: float) -> None:
 
 
 def join(env: TrainerEnv, backend: str, timeout: float) -> None:
-    """init_process_group over env:// (MASTER_ADDR/PORT, WORLD_SIZE, RANK from the operator).
+    """init_process_group at the master read by read_env (the operator's or the Torch runtime's).
 
+    tcp:// rather than env://: a TrainJob pod has PET_MASTER_ADDR but no MASTER_ADDR.
     The same timeout bounds the rendezvous and every later collective, so a client whose
     server is gone gives up after at most `timeout` seconds. Rank 0's TCPStore listens on all
     interfaces (it binds the wildcard address whatever MASTER_ADDR says; see
@@ -58,19 +60,25 @@ def join(env: TrainerEnv, backend: str, timeout: float) -> None:
     try:
         dist.init_process_group(
             backend=backend,
-            init_method="env://",
+            init_method=f"tcp://{_host(env.master_addr)}:{env.master_port}",
             world_size=env.world_size,
             rank=env.rank,
             timeout=timedelta(seconds=timeout),
         )
     except dist.DistError as exc:
         raise PeerLost(f"rendezvous failed: {first_line(exc)}") from None
-    global _watchdog
+    global _watchdog, _joined
+    _joined = True
     try:
         store = watchdog.connect(env.master_addr, env.master_port, timeout)
     except dist.DistError as exc:
         raise PeerLost(f"connecting the watchdog: {first_line(exc)}") from None
     _watchdog = watchdog.Watchdog(store, env.rank, env.world_size, _lost).start()
+
+
+def _host(address: str) -> str:
+    """An address as a URL host: IPv6 literals in brackets."""
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
 
 
 def _lost(reason: str) -> None:
@@ -80,14 +88,30 @@ def _lost(reason: str) -> None:
     os._exit(PeerLost.exit_code)
 
 
-def leave() -> None:
-    """Check out with the watchdog (the master waits for every worker), then tear down."""
+def check_out() -> None:
+    """Stop heartbeating as a rank that is done: the master waits for every worker's."""
     global _watchdog
     if _watchdog is not None:
         _watchdog.check_out()
         _watchdog = None
+
+
+def leave() -> None:
+    """Check out with the watchdog (the master waits for every worker), then tear down."""
+    check_out()
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def abandon() -> bool:
+    """Stop heartbeating without checking out, for a rank leaving with bad input: a peer that
+    leaves first must not turn this exit into a lost peer. True when this process joined a
+    process group, so its peers are leaving too and the caller should leave at once."""
+    global _watchdog
+    if _watchdog is not None:
+        _watchdog.stop()
+        _watchdog = None
+    return _joined
 
 
 def first_line(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 
 from fltkc import contract
 from fltkc.contract.env import TrainerEnv
@@ -17,6 +18,7 @@ from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import TrainerConfig
 from trainer.errors import UsageError
 from trainer.metrics import Progress, RunLog, StepRecord, result_json
+from trainer.provenance import hparams, write_job_info
 from trainer.seeding import derive_seed, make_deterministic, seed_everything
 
 
@@ -70,6 +72,7 @@ def setup(env: TrainerEnv, config: TrainerConfig) -> Job:
         torch.cuda.set_device(device)
     if env.is_main:
         env.log_dir.mkdir(parents=True, exist_ok=True)
+        write_job_info(env.log_dir, config.raw)
     if env.world_size > 1:
         # Federated vectors travel host-side, so gloo serves that mode on GPUs too.
         gpu_ddp = device.type == "cuda" and config.mode == "distributed"
@@ -86,7 +89,7 @@ class Reporter:
         self.progress = Progress()
         if checkpoint is not None:
             self.progress.load_state_dict(checkpoint["progress"])
-        self.log = RunLog(job.env.log_dir, self.progress.step)
+        self.log = RunLog(job.env.log_dir, self.progress.step, hparams(job.config.raw))
 
     def step_done(
         self,
@@ -120,6 +123,33 @@ def read_checkpoint(job: Job) -> dict[str, Any] | None:
         print(
             f"resuming from {job.checkpoint_path.name} after step {ckpt['step']}", file=sys.stderr
         )
+    return ckpt
+
+
+def shared_checkpoint(job: Job, share: bool) -> dict[str, Any] | None:
+    """Rank 0 reads the checkpoint and tells every rank whether it could, so a bad one ends
+    every rank with exit 2 at once; otherwise workers wait in a collective the master never
+    joins and end as a lost peer (129), which ExitCode retries.
+
+    With `share` every rank gets the checkpoint (DDP: only the master needs the logs volume);
+    otherwise workers get None. Every rank must call this at the same point of its run."""
+    error: str | None = None
+    ckpt: dict[str, Any] | None = None
+    if job.env.is_main:
+        try:
+            ckpt = read_checkpoint(job)
+        except UsageError as exc:
+            error = str(exc)
+    if job.env.world_size > 1:
+        box: list[Any] = [error, ckpt if share else None]
+        with rendezvous.peer_guard("sharing the checkpoint"):
+            dist.broadcast_object_list(box, src=0)
+        error, ckpt = box[0], ckpt if job.env.is_main else box[1]
+    if error is not None:
+        # Every rank is here: workers check out and the master waits for them, so none takes
+        # the master's exit for a lost peer.
+        rendezvous.check_out()
+        raise UsageError(error if job.env.is_main else f"rank 0 cannot resume: {error}")
     return ckpt
 
 

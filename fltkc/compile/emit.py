@@ -152,9 +152,14 @@ def yaml_of_json(texts: Mapping[str, str], check: Check | None = None) -> dict[s
 
 
 def package_files(
-    documents: Mapping[str, bytes], namespace: str | None, schedule: str
+    documents: Mapping[str, bytes],
+    namespace: str | None,
+    schedule: str,
+    sort_options: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
-    """File name -> bytes for out/ from `yaml_documents`: adds schedule.json and kustomization."""
+    """File name -> bytes for out/ from `yaml_documents`: adds schedule.json and kustomization.
+
+    `sort_options` is kustomization.yaml's sortOptions (kustomize's own order when None)."""
     files = {f"{stem}.yaml": text for stem, text in documents.items()}
     kustomization: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -163,6 +168,8 @@ def package_files(
     }
     if namespace is not None:
         kustomization["namespace"] = namespace
+    if sort_options is not None:
+        kustomization["sortOptions"] = dict(sort_options)
     files[KUSTOMIZATION] = (HEADER + to_yaml(kustomization)).encode()
     files[contract.SCHEDULE_FILE] = schedule.encode()
     return dict(sorted(files.items()))

@@ -17,8 +17,9 @@ from fltkc.compile.arrivals import arrival_offsets, plan_seed
 from fltkc.compile.client_traces import resolve_traces
 from fltkc.compile.experiment import Experiment, Hardware, Task
 from fltkc.compile.limits import job_count_diagnostics, schedule_diagnostics
-from fltkc.compile.rules import training_issues
+from fltkc.compile.streams import stream_jobs, stream_only_tasks
 from fltkc.compile.validate import explain, strict_validator
+from fltkc.contract.checks import config_issues
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.contract.defaults import complete_config
 from fltkc.errors import CompileError, Diagnostic, Path
@@ -44,6 +45,8 @@ class Job:
     backoff_limit: int
     suspend: bool
     config: Mapping[str, Any]
+    stream: str | None = None  # the arrival stream that drew this job (spec.streams)
+    priority: str | None = None  # its priority class (spec.priorityClasses)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,10 @@ def expand(experiment: Experiment) -> Plan:
     """All jobs of the experiment, deterministic in its content and seed."""
     diagnostics: list[Diagnostic] = []
     offsets: dict[int, tuple[float, ...]] = {}
+    only_streamed = stream_only_tasks(experiment.source, experiment.streams)
     for task in experiment.tasks:
+        if task.name in only_streamed:
+            continue
         try:
             offsets[task.index] = _task_offsets(experiment, task)
         except CompileError as exc:
@@ -94,6 +100,10 @@ def expand(experiment: Experiment) -> Plan:
                 jobs += _task_jobs(experiment, task, offsets[task.index])
         except CompileError as exc:
             diagnostics += exc.diagnostics
+    try:
+        jobs += stream_jobs(experiment)
+    except CompileError as exc:
+        diagnostics += exc.diagnostics
     diagnostics += _name_clashes(experiment, jobs)
     if diagnostics:
         raise CompileError(diagnostics)
@@ -148,7 +158,7 @@ def _task_jobs(experiment: Experiment, task: Task, offsets: tuple[float, ...]) -
         base = _variant_config(experiment, task, point)
         for r, a in itertools.product(range(task.repetitions), range(len(offsets))):
             name = names(p, r, a)
-            seed = plan_seed(experiment.seed, "job", task.name, p, r, a)
+            seed = _job_seed(experiment.seed, task, p, r, a)
             job_meta = {"experiment": experiment.name, "task": task.name, "name": name}
             job_meta.update({"repetition": r, "sweep": point} if task.grid else {"repetition": r})
             jobs.append(
@@ -170,6 +180,14 @@ def _task_jobs(experiment: Experiment, task: Task, offsets: tuple[float, ...]) -
                 )
             )
     return jobs
+
+
+def _job_seed(seed: int, task: Task, point: int, repetition: int, arrival: int) -> int:
+    """FLTK_SEED of one job. Unless seedPerPoint, every point takes point 0's seed, so a grid
+    compares its values under one init, partition and client sampling per repetition (and a
+    task without a grid keeps the seeds it always had). Arrivals are separate runs: their own."""
+    shared = point if task.seed_per_point else 0
+    return plan_seed(seed, "job", task.name, shared, repetition, arrival)
 
 
 def _grid_points(task: Task) -> list[dict[str, Any]]:
@@ -223,7 +241,7 @@ def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]
         resolve_traces(training, task.client_traces, experiment.source, here)
     config = complete_config(training)
     if not problems:
-        problems = _config_problems(training, config)
+        problems = _config_problems(config)
     if problems:
         shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
         message = f"sweep point ({shown}) gives an invalid trainer config: {'; '.join(problems)}"
@@ -232,13 +250,18 @@ def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]
     return config
 
 
-def _config_problems(training: dict[str, Any], config: dict[str, Any]) -> list[str]:
+# Stream jobs (fltkc.compile.streams) complete and check their configs the same way.
+variant_config = _variant_config
+
+
+def _config_problems(config: dict[str, Any]) -> list[str]:
     sample = {**config, "job": {"experiment": "x", "task": "x", "name": "x"}, "seed": 0}
-    problems = [f"{'.'.join(map(str, p))}: {m}" for p, m in training_issues(training)]
-    problems += [
+    problems = [
         f"{'.'.join(map(str, e.absolute_path)) or 'config'}: {explain(e)}"
         for e in _trainer_validator().iter_errors(sample)
     ]
+    if not problems:  # the catalog's rules read a schema-valid config
+        problems = [f"{'.'.join(p)}: {m}" for p, m in config_issues(config)]
     return sorted(problems)
 
 

@@ -10,8 +10,11 @@ from fltkc import contract
 from fltkc.compile.client_traces import ClientTrace
 from fltkc.compile.load import Source
 from fltkc.compile.quantity import canonicalize
+from fltkc.compile.streams import PriorityClass, Stream, read_priority_classes, read_streams
 
 PodSecurity = Literal["restricted", "baseline"]
+Backend = Literal["pytorchjob", "trainjob"]
+BACKENDS: tuple[Backend, ...] = ("pytorchjob", "trainjob")
 DEFAULT_PROFILE = "default"
 DEFAULT_TOLERATIONS = ({"effect": "NoSchedule", "key": "fltk.node", "operator": "Exists"},)
 # Used when a task names no profile and the experiment defines none called "default":
@@ -71,6 +74,14 @@ class ArgoCD:
 
 
 @dataclass(frozen=True)
+class RuntimeRef:
+    """An existing (Cluster)TrainingRuntime every TrainJob names (spec.trainjob.runtimeRef)."""
+
+    name: str
+    kind: Literal["ClusterTrainingRuntime", "TrainingRuntime"]
+
+
+@dataclass(frozen=True)
 class Task:
     """One task: trainer fields (trainer-config names) plus replicas, arrivals and sweep."""
 
@@ -87,6 +98,7 @@ class Task:
     client_traces: Mapping[str, ClientTrace]  # by file name as the task writes it
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     repetitions: int
+    seed_per_point: bool  # False: the points of one repetition share its seed
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,11 @@ class Experiment:
     data: Volume
     tasks: tuple[Task, ...]
     source: Source
+    backend: Backend = "pytorchjob"
+    runtime_ref: RuntimeRef | None = None
+    # Workload mixtures (fltkc.compile.streams): arrival streams drawing task and priority.
+    streams: tuple[Stream, ...] = ()
+    priority_classes: tuple[PriorityClass, ...] = ()
 
 
 TRAINING_KEYS = (
@@ -172,7 +189,17 @@ def build_experiment(
         data=_volume("data", name, storage.get("data", {}), contract.DEFAULT_DATA_MOUNT),
         tasks=tasks,
         source=source,
+        backend=spec.get("backend", "pytorchjob"),
+        runtime_ref=_runtime_ref(spec.get("trainjob", {}).get("runtimeRef")),
+        streams=read_streams(spec),
+        priority_classes=read_priority_classes(spec),
     )
+
+
+def _runtime_ref(block: Mapping[str, Any] | None) -> RuntimeRef | None:
+    if block is None:
+        return None
+    return RuntimeRef(name=block["name"], kind=block.get("kind", "ClusterTrainingRuntime"))
 
 
 def _tensorboard(spec: Mapping[str, Any], image: str) -> TensorBoard | None:
@@ -268,11 +295,12 @@ def _task(
         master=resolve_hardware(master_profile, profiles),
         workers=workers.get("count", 1 if spec["mode"] == "federated" else 0),
         worker=resolve_hardware(workers.get("profile", master_profile), profiles),
-        restart_policy=spec.get("restartPolicy", "OnFailure"),
+        restart_policy=spec.get("restartPolicy", "ExitCode"),
         backoff_limit=spec.get("backoffLimit", 3),
         arrivals=spec.get("arrivals", {"process": "fixed", "offsetsSeconds": [0]}),
         trace=trace,
         client_traces=client_traces,
         grid=tuple((path, tuple(values)) for path, values in sweep.get("grid", {}).items()),
         repetitions=sweep.get("repetitions", 1),
+        seed_per_point=sweep.get("seedPerPoint", False),
     )

@@ -13,6 +13,8 @@ from typing import Any
 from fltkc import __version__, contract
 from fltkc.compile.expand import Job, Plan
 from fltkc.compile.experiment import Experiment, Hardware
+from fltkc.compile.plan_trainjob import job_trainjob
+from fltkc.compile.streams import priority_annotations, priority_labels
 
 _CONTRACT = {
     "command": list(contract.TRAINER_COMMAND),
@@ -90,13 +92,14 @@ def config_json(job: Job) -> str:
     return json.dumps(job.config, sort_keys=True, indent=2) + "\n"
 
 
-def _hardware(hw: Hardware) -> dict[str, Any]:
+def _hardware(hw: Hardware, priority: str | None = None) -> dict[str, Any]:
+    """A replica type's placement; a job's drawn priority class overrides the profile's."""
     return {
         "requests": dict(hw.requests),
         "limits": dict(hw.limits),
         "nodeSelector": dict(hw.node_selector),
         "tolerations": [dict(t) for t in hw.tolerations],
-        "priorityClassName": hw.priority_class,
+        "priorityClassName": priority or hw.priority_class,
     }
 
 
@@ -115,6 +118,9 @@ def job_head(job: Job) -> dict[str, Any]:
 def job_body(exp: Experiment, labels: Mapping[str, str], job: Job) -> dict[str, Any]:
     """The rest of a job's fields (JOB_BODY)."""
     annotations = {contract.ANNOTATION_ARRIVAL: _decimal(job.offset_seconds)}
+    labels = {**labels, contract.LABEL_TASK: job.task, contract.LABEL_JOB: job.name}
+    labels |= priority_labels(exp, job)
+    annotations |= priority_annotations(exp, job)
     if job.suspend:
         # Released on schedule by flipping suspend; Flux must not flip it back.
         annotations[contract.ANNOTATION_FLUX_SSA] = contract.FLUX_SSA_CREATE_ONLY
@@ -127,12 +133,13 @@ def job_body(exp: Experiment, labels: Mapping[str, str], job: Job) -> dict[str, 
     }
     return {
         "configJson": config_json(job),
-        "labels": {**labels, contract.LABEL_TASK: job.task, contract.LABEL_JOB: job.name},
+        "labels": labels,
         "jobLabels": {contract.LABEL_QUEUE: exp.queue_name} if exp.queue_name else {},
         "annotations": annotations,
         "env": [{"name": name, "value": env[name]} for name in contract.COMPILER_ENV],
-        "master": _hardware(job.master),
-        "worker": _hardware(job.worker),
+        "master": _hardware(job.master, job.priority),
+        "worker": _hardware(job.worker, job.priority),
+        "trainjob": job_trainjob(exp, job) if exp.backend == "trainjob" else None,
     }
 
 

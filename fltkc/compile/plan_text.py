@@ -25,11 +25,17 @@ def _row(job: Job) -> list[str]:
 
 
 def plan_lines(plan: Plan) -> list[str]:
-    """A header, then one aligned row per job in arrival order."""
+    """A header, then one aligned row per job in arrival order (with the stream and priority
+    class each job drew, when the experiment has streams)."""
     exp = plan.experiment
     header = ["OFFSET_S", "JOB", "TASK", "SEED", "MASTER", "WORKERS"]
     jobs = sorted(plan.jobs, key=lambda j: (j.offset_seconds, j.name))
     rows = [header] + [_row(job) for job in jobs]
+    if exp.streams:
+        rows[0] += ["STREAM", "PRIORITY"]
+        for row, job in zip(rows[1:], jobs, strict=True):
+            row += [job.stream or "-", job.priority or "-"]
+        header = rows[0]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     title = (
         f"experiment {exp.name}: {len(plan.jobs)} job(s), seed {exp.seed}, "

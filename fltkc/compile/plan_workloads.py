@@ -14,6 +14,7 @@ from fltkc.compile.expand import Job, Plan
 from fltkc.compile.experiment import DEFAULT_PROFILE, Experiment, Hardware, resolve_hardware
 from fltkc.compile.plan import experiment_labels
 from fltkc.compile.quantity import Quantity, canonical, parse
+from fltkc.compile.streams import priority_section
 
 # Small fixed sizes: the release polls the API, the wait is a stat loop, TensorBoard reads logs;
 # data preparation unpacks archives (CIFAR's tarball is 170 MB).
@@ -41,6 +42,9 @@ def workloads_document(plan: Plan) -> dict[str, Any]:
         "queues": queues_section(plan),
         "tensorboard": _tensorboard(exp),
         "argocd": argocd_section(exp),
+        **priority_section(
+            exp.priority_classes, experiment_labels(exp), exp.queue_name is not None
+        ),
     }
 
 
@@ -77,6 +81,9 @@ def release_section(plan: Plan) -> dict[str, Any] | None:
     ]  # fmt: skip
     if exp.queue_name is not None:
         command += ["--queue", exp.queue_name]
+    if exp.backend != "pytorchjob":
+        command += ["--backend", exp.backend]
+    target = contract.RELEASE_TARGETS[exp.backend]
     return {
         "name": f"{exp.name}-release",
         "labels": _labels(exp, "release"),
@@ -86,8 +93,8 @@ def release_section(plan: Plan) -> dict[str, Any] | None:
         "resources": RELEASE_RESOURCES,
         "rules": [
             {
-                "apiGroups": [contract.PYTORCHJOB_GROUP],
-                "resources": [contract.PYTORCHJOB_PLURAL],
+                "apiGroups": [target.group],
+                "resources": [target.plural],
                 "verbs": list(contract.RELEASE_VERBS),
             }
         ],
@@ -225,4 +232,32 @@ def argocd_section(exp: Experiment) -> dict[str, Any] | None:
         },
         "destination": {"server": argo.server, "namespace": argo.namespace},
         "automated": argo.automated,
+        "ignoreDifferences": [_ignore_differences(exp)],
+    }
+
+
+# Argo CD must not revert what the release or Kueue change on a live job: suspend and the queue
+# label; on a TrainJob also runtimePatches entries of other managers (Kueue's) and the `time`
+# the Trainer webhook stamps on every entry.
+_QUEUE_LABEL_POINTER = "/metadata/labels/" + contract.LABEL_QUEUE.replace("/", "~1")
+
+
+def _ignore_differences(exp: Experiment) -> dict[str, Any]:
+    target = contract.RELEASE_TARGETS[exp.backend]
+    suspend = "/" + "/".join(target.suspend)
+    if exp.backend == "pytorchjob":
+        return {
+            "group": target.group,
+            "kind": "PyTorchJob",
+            "jsonPointers": [suspend, _QUEUE_LABEL_POINTER],
+        }
+    manager = contract.RUNTIME_PATCH_MANAGER
+    return {
+        "group": target.group,
+        "kind": "TrainJob",
+        "jsonPointers": [suspend, _QUEUE_LABEL_POINTER],
+        "jqPathExpressions": [
+            f'.spec.runtimePatches[] | select(.manager != "{manager}")',
+            ".spec.runtimePatches[].time",
+        ],
     }

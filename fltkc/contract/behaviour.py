@@ -14,9 +14,9 @@ BEHAVIOUR_DEFAULTS: dict[str, Any] = {
     "secondsPerSample": 0.005,
     "minResponses": 1,
     "onTooFew": "skip",
-    "maxAttempts": 3,
     "overSelection": 1.0,
 }
+REPEAT_DEFAULTS: dict[str, Any] = {"maxAttempts": 3}  # with onTooFew repeat only
 SPEED_DEFAULTS: dict[str, dict[str, Any]] = {
     "constant": {"factor": 1.0},
     "uniform": {},
@@ -28,17 +28,21 @@ SPEED_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def complete_behaviour(block: Mapping[str, Any]) -> dict[str, Any]:
-    """`block` with every default written out (a new dict; the input is left alone)."""
+    """`block` with every default written out (a new dict; the input is left alone). Tolerant
+    of invalid input, as contract.defaults is: what it cannot read is left for the schema."""
     out = {**BEHAVIOUR_DEFAULTS, **copy.deepcopy(dict(block))}
+    if out["onTooFew"] == "repeat":
+        out = {**REPEAT_DEFAULTS, **out}
     speed = out.get("speed")
     if isinstance(speed, dict):
-        for group in speed.get("groups", []):
-            _speed(group["speed"])
-        if "distribution" in speed:
-            _speed(speed)
+        groups = speed.get("groups")
+        for group in groups if isinstance(groups, list) else []:
+            _speed(group.get("speed") if isinstance(group, dict) else None)
+        _speed(speed)
     return out
 
 
-def _speed(speed: dict[str, Any]) -> None:
-    for key, value in SPEED_DEFAULTS.get(speed["distribution"], {}).items():
-        speed.setdefault(key, value)
+def _speed(speed: Any) -> None:
+    if isinstance(speed, dict) and isinstance(speed.get("distribution"), str):
+        for key, value in SPEED_DEFAULTS.get(speed["distribution"], {}).items():
+            speed.setdefault(key, value)

@@ -1,4 +1,4 @@
-"""Resolve a task's trainer fields into a complete trainer config (every default written out)."""
+"""Resolve trainer fields into a complete trainer config (every default written out)."""
 
 from __future__ import annotations
 
@@ -7,44 +7,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from fltkc.contract.behaviour import complete_behaviour
+from fltkc.contract.catalog import CHOICES, STEPS
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 
-# Values the trainer needs but the trainer-config schema leaves to the compiler; sources:
-# Flower's strategy defaults (FedProx mu, FedOpt eta/betas/tau, FedTrimmedAvg beta), and
-# Hsu et al. 2019 (Dirichlet alpha 0.5) / McMahan et al. 2017 (2 shards per client).
-STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "fedavg": {},
-    "fedprox": {"mu": 0.01},
-    "fedadam": {"serverLr": 0.1, "beta1": 0.9, "beta2": 0.99, "tau": 1e-9},
-    "fedyogi": {"serverLr": 0.01, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
-    "fedadagrad": {"serverLr": 0.1, "tau": 1e-9},
-    "fedmedian": {},
-    "fedtrimmedavg": {"trimFraction": 0.2},
-}
-PARTITION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "iid": {},
-    "dirichlet": {"alpha": 0.5},
-    "shards": {"shardsPerClient": 2},
-    "limit-labels": {"labelsPerClient": 2},
-    "q-sampler": {"q": 0.5},  # FLTK's default
-    "n-labels": {"labelsPerClient": 2},
-    "limit-labels-flex": {},
-    "quantity-dirichlet": {"alpha": 0.5},
-    "quantity-powerlaw": {"exponent": 1.0},
-    "natural": {},
-}
-SCHEDULER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "none": {},
-    "step": {"stepSize": 1, "gamma": 0.1},
-    "exponential": {"gamma": 0.95},
-    "cosine": {"minLr": 0.0},
-}
 # Optional sub-objects whose fields all have defaults: written out so the config is complete.
 _ALWAYS_PRESENT = ("evaluation", "checkpoint", "rendezvous")
 
 
 def complete_config(training: Mapping[str, Any]) -> dict[str, Any]:
-    """The trainer config (without `job` and `seed`) with every default filled in."""
+    """The trainer config with every default filled in: the schema's plain defaults, then each
+    named choice's parameters from the catalog. The compiler fills a task's trainer fields and
+    the trainer fills the config it reads, so both see the same values; a complete config comes
+    back unchanged. Tolerant of invalid input (a sweep point not yet validated): what it cannot
+    read it leaves for the schema to report."""
     schema = load_schema(TRAINER_CONFIG_SCHEMA)
     config: dict[str, Any] = {
         "apiVersion": schema["properties"]["apiVersion"]["const"],
@@ -54,23 +29,37 @@ def complete_config(training: Mapping[str, Any]) -> dict[str, Any]:
     for key in _ALWAYS_PRESENT:
         config.setdefault(key, {})
     _fill(config, schema)
+    for path, choices in CHOICES.items():
+        block = _block(config, path)
+        if block is None:
+            continue
+        for key, value in choices.get(block["name"], {}).items():
+            if value is STEPS:
+                value = _steps(config)
+            if key not in block and value is not None:
+                block[key] = copy.deepcopy(value)
     federated = config.get("federated")
-    if federated is not None:
-        _merge(federated["strategy"], STRATEGY_DEFAULTS)
-        _merge(federated["partition"], PARTITION_DEFAULTS)
-        if "clientBehaviour" in federated:
-            federated["clientBehaviour"] = complete_behaviour(federated["clientBehaviour"])
-    if "scheduler" in config:
-        _merge(config["scheduler"], SCHEDULER_DEFAULTS)
-        if config["scheduler"]["name"] == "cosine":
-            steps = federated["rounds"] if federated else config["distributed"]["epochs"]
-            config["scheduler"].setdefault("tMax", steps)
+    if isinstance(federated, dict) and isinstance(federated.get("clientBehaviour"), dict):
+        federated["clientBehaviour"] = complete_behaviour(federated["clientBehaviour"])
     return config
 
 
-def _merge(block: dict[str, Any], table: Mapping[str, Mapping[str, Any]]) -> None:
-    for key, value in table[block["name"]].items():
-        block.setdefault(key, value)
+def _block(config: Mapping[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+    value: Any = config
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return value
+    return None
+
+
+def _steps(config: Mapping[str, Any]) -> Any:
+    """Rounds or epochs, whichever the mode runs; None (and so no default) when unreadable."""
+    mode = config.get("mode")
+    mode = mode if isinstance(mode, str) else ""
+    field = {"federated": "rounds", "distributed": "epochs"}.get(mode)
+    block = config.get(mode) if field is not None else None
+    return block.get(field) if isinstance(block, Mapping) else None
 
 
 def _fill(value: dict[str, Any], schema: Mapping[str, Any]) -> None:
@@ -78,6 +67,6 @@ def _fill(value: dict[str, Any], schema: Mapping[str, Any]) -> None:
     for key, sub in schema.get("properties", {}).items():
         if key not in value:
             if "default" in sub:
-                value[key] = sub["default"]
+                value[key] = copy.deepcopy(sub["default"])
         elif isinstance(value[key], dict) and "properties" in sub:
             _fill(value[key], sub)

@@ -1,4 +1,4 @@
-"""The one env reader: the operator's and the compiler's variables as a pod sees them, frozen.
+"""The one env reader: the operator's (or Torch runtime's) and the compiler's variables, frozen.
 
 The trainer runs it in every pod; the local runner and the control-plane tests feed it the env
 they inject or find, so both sides agree on rank and world size by construction.
@@ -50,15 +50,69 @@ def _integer(environ: Mapping[str, str], name: str, low: int, high: int | None =
     return value
 
 
-def read_env(environ: Mapping[str, str]) -> TrainerEnv:
-    """Exactly contract.OPERATOR_ENV and contract.COMPILER_ENV; anything missing is a UsageError."""
-    world_size = _integer(environ, contract.ENV_WORLD_SIZE, 1)
-    rank = _integer(environ, contract.ENV_RANK, 0)
+def _missing(environ: Mapping[str, str], names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if not environ.get(name, "").strip()]
+
+
+def _incomplete(missing: list[str], names: tuple[str, ...], who: str) -> UsageError:
+    if len(missing) == 1:
+        return UsageError(f"environment variable {missing[0]} is not set; the pod spec must set it")
+    return UsageError(
+        f"environment variables {', '.join(missing)} are not set, but {who} sets "
+        f"{', '.join(names)} together; the pod spec must set them all"
+    )
+
+
+def _rendezvous(environ: Mapping[str, str]) -> tuple[str, int, int, int]:
+    """(master address, master port, world size, rank) from one complete group of variables.
+
+    The training operator's RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT (a PyTorchJob) win
+    whenever any of RANK, WORLD_SIZE and MASTER_ADDR is set; otherwise the Torch runtime's PET_*
+    (a TrainJob). A group must be complete: half of one is a pod spec mistake, never a fallback.
+    """
+    operator = (contract.ENV_RANK, contract.ENV_WORLD_SIZE, contract.ENV_MASTER_ADDR)
+    if _missing(environ, operator) != list(operator):
+        if missing := _missing(environ, contract.OPERATOR_ENV):
+            raise _incomplete(missing, contract.OPERATOR_ENV, "the training operator")
+        world_size = _integer(environ, contract.ENV_WORLD_SIZE, 1)
+        rank = _integer(environ, contract.ENV_RANK, 0)
+        names = (contract.ENV_RANK, contract.ENV_WORLD_SIZE)
+        address, port = contract.ENV_MASTER_ADDR, contract.ENV_MASTER_PORT
+    else:
+        torch = contract.TORCH_RUNTIME_ENV
+        missing = _missing(environ, torch)
+        if len(missing) == len(torch):
+            raise UsageError(
+                f"neither the training operator's {', '.join(contract.OPERATOR_ENV)} nor the "
+                f"Torch runtime's {', '.join(torch)} is set; run the trainer in a PyTorchJob "
+                "or a TrainJob, or set one group"
+            )
+        if missing:
+            raise _incomplete(missing, torch, "the Torch runtime")
+        nproc = environ[contract.ENV_PET_NPROC_PER_NODE].strip()
+        if nproc != "1":
+            raise UsageError(
+                f"{contract.ENV_PET_NPROC_PER_NODE}={nproc!r}: the trainer is one process per "
+                "pod; set the TrainJob's trainer.numProcPerNode to 1"
+            )
+        world_size = _integer(environ, contract.ENV_PET_NNODES, 1)
+        rank = _integer(environ, contract.ENV_PET_NODE_RANK, 0)
+        names = (contract.ENV_PET_NODE_RANK, contract.ENV_PET_NNODES)
+        address, port = contract.ENV_PET_MASTER_ADDR, contract.ENV_PET_MASTER_PORT
     if rank >= world_size:
-        raise UsageError(f"RANK={rank} must be below WORLD_SIZE={world_size}")
+        raise UsageError(f"{names[0]}={rank} must be below {names[1]}={world_size}")
+    return _require(environ, address), _integer(environ, port, 1, 65535), world_size, rank
+
+
+def read_env(environ: Mapping[str, str]) -> TrainerEnv:
+    """One complete rendezvous group (see _rendezvous) and contract.COMPILER_ENV.
+
+    Anything missing or malformed is a UsageError (exit 2, never retried).
+    """
+    master_addr, master_port, world_size, rank = _rendezvous(environ)
     return TrainerEnv(
-        master_addr=_require(environ, contract.ENV_MASTER_ADDR),
-        master_port=_integer(environ, contract.ENV_MASTER_PORT, 1, 65535),
+        master_addr=master_addr,
+        master_port=master_port,
         world_size=world_size,
         rank=rank,
         config_path=Path(_require(environ, contract.ENV_CONFIG)),

@@ -48,8 +48,15 @@ def run_command(
     grace: Annotated[
         float, typer.Option(help="Seconds from SIGTERM to SIGKILL when stopping replicas.")
     ] = 10.0,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="Build an experiment YAML as pytorchjob or trainjob (overrides spec.backend).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run every PyTorchJob of an experiment as local processes, as the operator would."""
+    """Run every PyTorchJob or TrainJob of an experiment as local processes, as on a cluster."""
     from fltkc.errors import FltkcError
     from fltkc.local import RunOptions, run_experiment
     from fltkc.local.progress import Progress
@@ -57,7 +64,9 @@ def run_command(
 
     if not source.exists():
         raise _error(f"{source}: no such file or directory", 2)
-    options = RunOptions(run_dir, slots, time_scale, all_at_once, data_dir, grace)
+    if backend is not None and not source.is_file():
+        raise _error(f"--backend {backend}: give the experiment YAML, not a built directory", 2)
+    options = RunOptions(run_dir, slots, time_scale, all_at_once, data_dir, grace, backend)
     try:
         result = run_experiment(source, options, Progress(sys.stdout))
     except FltkcError as err:

@@ -1,4 +1,4 @@
-"""Turn a PyTorchJob into local processes: operator env, local volumes, rewritten paths."""
+"""Turn a PyTorchJob or TrainJob into local processes: operator env, local volumes, paths."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ class ProcessSpec:
     argv: tuple[str, ...]
     env: Mapping[str, str]
     log: Path
+    # A TrainJob's pod: the Job whose backoffLimit (budget_limit) its failures count against,
+    # and the exit codes its podFailurePolicy fails the job on (None: a PyTorchJob replica).
+    budget: str = ""
+    budget_limit: int = 0
+    fail_codes: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,52 @@ def operator_env(job: JobSpec, rtype: ReplicaType, index: int, port: int) -> dic
     }
 
 
+def torch_runtime_env(job: JobSpec, spec: ReplicaSpec, index: int, port: int) -> dict[str, str]:
+    """What Trainer v2.3.0's Torch plugin injects into the trainer job's `node` container.
+
+    PET_* only; PET_MASTER_ADDR (<job>-node-0-0.<job> on a cluster) is this machine and
+    PET_MASTER_PORT (29500 there) the job's free port. Other replicated jobs get nothing.
+    """
+    if not spec.trainer:
+        return {}
+    return {
+        contract.ENV_PET_NNODES: str(spec.pods_per_job),
+        contract.ENV_PET_NPROC_PER_NODE: job.nproc_per_node,
+        contract.ENV_PET_NODE_RANK: str(index % spec.pods_per_job),
+        contract.ENV_PET_MASTER_ADDR: LOOPBACK,
+        contract.ENV_PET_MASTER_PORT: str(port),
+    }
+
+
+def _pod_fields(job: JobSpec, spec: ReplicaSpec, index: int, pod: str) -> dict[str, str]:
+    """The downward-API fields a replica's env may name (JobSet's labels for a TrainJob)."""
+    fields = {"metadata.name": pod, "metadata.namespace": "default", "status.podIP": LOOPBACK}
+    if job.kind == "TrainJob":
+        job_index, pod_index = divmod(index, spec.pods_per_job)
+        fields.update(
+            {
+                f"metadata.labels['{contract.LABEL_JOB_GLOBAL_INDEX}']": str(
+                    spec.first_global_index + job_index
+                ),
+                f"metadata.labels['{contract.LABEL_JOBSET_NAME}']": job.name,
+                "metadata.annotations['batch.kubernetes.io/job-completion-index']": str(pod_index),
+            }
+        )
+    return fields
+
+
+def _local_value(job: JobSpec, name: str, value: str, port: int) -> str:
+    """A TrainJob's master endpoint and Torch port as they are on this machine."""
+    if job.kind != "TrainJob":
+        return value
+    if value == f"{job.name}-{contract.TRAINJOB_NODE}-0-0.{job.name}":
+        return LOOPBACK
+    ports = (contract.ENV_MASTER_PORT, contract.ENV_PET_MASTER_PORT)
+    if name in ports and value == str(contract.TORCH_RUNTIME_PORT):
+        return str(port)
+    return value
+
+
 def expand_refs(value: str, env: Mapping[str, str]) -> str:
     """Kubernetes `$(VAR)` expansion: defined names replaced, `$$` escapes, others kept."""
 
@@ -93,8 +144,7 @@ def expand_refs(value: str, env: Mapping[str, str]) -> str:
     return _VAR_REF.sub(sub, value)
 
 
-def _field(path: str, pod: str, where: str) -> str:
-    fields = {"metadata.name": pod, "metadata.namespace": "default", "status.podIP": LOOPBACK}
+def _field(path: str, fields: Mapping[str, str], where: str) -> str:
     if path not in fields:
         raise ManifestError(f"{where}: fieldRef {path!r} is not one of {', '.join(fields)}")
     return fields[path]
@@ -170,28 +220,39 @@ def replica_process(
     job: JobSpec, spec: ReplicaSpec, index: int, port: int, at: Placement
 ) -> ProcessSpec:
     """One replica as a local process: base env, the manifest's env, then the operator's."""
-    pod = f"{job.name}-{spec.type.lower()}-{index}"
+    replica = spec.replica_name(index)
+    pod = f"{job.name}-{replica}"
     mounts = mount_map(spec, job, pod, at)
+    fields = _pod_fields(job, spec, index, pod)
     # $(VAR) sees only the container's own env, as in a pod; the host env is the base.
     declared: dict[str, str] = {}
     for var in spec.env:
-        raw = (
-            _field(var.field_path, pod, f"{job.file}: {job.name}") if var.field_path else var.value
-        )
+        where = f"{job.file}: {job.name}"
+        raw = _field(var.field_path, fields, where) if var.field_path else var.value
+        raw = _local_value(job, var.name, raw, port)
         declared[var.name] = rewrite_path(expand_refs(raw, declared), mounts)
-    injected = operator_env(job, spec.type, index, port)
+    if job.kind == "TrainJob":
+        injected = torch_runtime_env(job, spec, index, port)
+    else:
+        injected = operator_env(job, spec.type, index, port)
     declared.update(injected)
+    rank = declared.get(contract.ENV_RANK, declared.get(contract.ENV_PET_NODE_RANK, "0"))
     env = {"OMP_NUM_THREADS": str(at.threads), **os.environ}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(_CODE_ROOT), env.get("PYTHONPATH"))))
     env.update(declared)
     return ProcessSpec(
         job=job.name,
-        replica=f"{spec.type.lower()}-{index}",
-        rank=int(injected[contract.ENV_RANK]),
+        replica=replica,
+        rank=int(rank) if rank.isdigit() else 0,
         restart_policy=spec.restart_policy,
         argv=_argv(spec, declared, mounts),
         env=env,
-        log=at.run_dir / "logs" / job.name / f"{spec.type.lower()}-{index}.log",
+        log=at.run_dir / "logs" / job.name / f"{replica}.log",
+        budget=f"{spec.replicated_job}-{index // spec.pods_per_job}"
+        if job.kind == "TrainJob"
+        else "",
+        budget_limit=spec.job_backoff_limit,
+        fail_codes=spec.fail_job_exit_codes if job.kind == "TrainJob" else None,
     )
 
 

@@ -1,7 +1,8 @@
-"""Read the PyTorchJobs and ConfigMaps that `fltkc build` wrote into an output directory."""
+"""Read the PyTorchJobs (or TrainJobs and TrainingRuntimes) and ConfigMaps of `fltkc build`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -10,6 +11,13 @@ import yaml
 
 from fltkc import contract
 from fltkc.errors import FltkcError
+from fltkc.local.trainjob import (
+    ReplicatedJob,
+    TrainJobError,
+    fail_job_exit_codes,
+    num_proc_per_node,
+    replicated_jobs,
+)
 
 RestartPolicy = Literal["Always", "OnFailure", "Never", "ExitCode"]
 CleanPodPolicy = Literal["None", "Running", "All"]
@@ -60,10 +68,28 @@ class ReplicaSpec:
     env: tuple[EnvVar, ...]
     mounts: tuple[Mount, ...]
     volumes: tuple[Volume, ...]
+    # A TrainJob's replicated job (see fltkc.local.trainjob): its name, whether the Torch
+    # plugin's env goes to it, pods per Job, the JobSet index of its first Job, and its Jobs'
+    # failure policy (each Job its own backoffLimit; these exit codes fail the job at once).
+    replicated_job: str = ""
+    trainer: bool = False
+    pods_per_job: int = 1
+    first_global_index: int = 0
+    job_backoff_limit: int = 0
+    fail_job_exit_codes: tuple[int, ...] = ()
+
+    def replica_name(self, index: int) -> str:
+        """master-0, worker-1; for a TrainJob the JobSet pod suffix <job>-<job index>-<pod>."""
+        if not self.replicated_job:
+            return f"{self.type.lower()}-{index}"
+        job_index, pod_index = divmod(index, self.pods_per_job)
+        return f"{self.replicated_job}-{job_index}-{pod_index}"
 
 
 @dataclass(frozen=True)
 class JobSpec:
+    """A PyTorchJob, or a TrainJob read as one (kind TrainJob; Master is its trainer job)."""
+
     name: str
     experiment: str
     task: str
@@ -73,6 +99,8 @@ class JobSpec:
     nproc_per_node: str
     replica_specs: tuple[ReplicaSpec, ...]  # Master first
     file: Path
+    kind: Literal["PyTorchJob", "TrainJob"] = "PyTorchJob"
+    priority: int = 0  # annotation fltkc.dev/priority-value: waiting jobs start highest first
 
     @property
     def total_replicas(self) -> int:
@@ -140,14 +168,16 @@ def _volume(item: dict[str, Any], where: str) -> Volume:
     )
 
 
+def _container(pod: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    containers = [c for c in pod.get("containers") or () if c.get("name") == name]
+    if not containers:
+        raise ManifestError(f"{where}: no container named {name!r}")
+    return containers[0]  # type: ignore[no-any-return]
+
+
 def _replica(rtype: str, spec: dict[str, Any], where: str) -> ReplicaSpec:
     pod = _need(spec.get("template", {}).get("spec"), dict, f"{where}.template.spec")
-    containers = [
-        c for c in pod.get("containers") or () if c.get("name") == contract.CONTAINER_NAME
-    ]
-    if not containers:
-        raise ManifestError(f"{where}: no container named {contract.CONTAINER_NAME!r}")
-    container = containers[0]
+    container = _container(pod, contract.CONTAINER_NAME, where)
     command = tuple(str(part) for part in container.get("command") or ())
     args = tuple(str(part) for part in container.get("args") or ())
     if not command and not args:
@@ -212,30 +242,123 @@ def parse_job(doc: dict[str, Any], file: Path) -> JobSpec:
             if key in replicas
         ),
         file=file,
+        priority=_priority(meta, where),
     )
 
 
+RUNTIME_KINDS = ("TrainingRuntime", "ClusterTrainingRuntime")
+
+
+def _trainjob_replica(rjob: ReplicatedJob, first_global_index: int, where: str) -> ReplicaSpec:
+    pod = rjob.pod["spec"]
+    names = [c.get("name") for c in pod.get("containers") or ()]
+    name = contract.TRAINJOB_NODE if contract.TRAINJOB_NODE in names else (names or [""])[0]
+    container = _container(pod, str(name), f"{where}: replicated job {rjob.name}")
+    command = tuple(str(part) for part in container.get("command") or ())
+    args = tuple(str(part) for part in container.get("args") or ())
+    if not command and not args:
+        raise ManifestError(f"{where}: container {name} of {rjob.name} has no command")
+    return ReplicaSpec(
+        type="Master" if rjob.trainer else "Worker",
+        replicas=rjob.jobs * rjob.pods,
+        restart_policy="Never",  # podFailurePolicy needs it: the Job, not the kubelet, retries
+        command=command,
+        args=args,
+        env=_env(container.get("env") or [], where),
+        mounts=tuple(
+            Mount(str(m["name"]), str(m["mountPath"]).rstrip("/") or "/", str(m.get("subPath", "")))
+            for m in container.get("volumeMounts") or ()
+        ),
+        volumes=tuple(_volume(v, where) for v in pod.get("volumes") or ()),
+        replicated_job=rjob.name,
+        trainer=rjob.trainer,
+        pods_per_job=rjob.pods,
+        first_global_index=first_global_index,
+        job_backoff_limit=int(rjob.job_spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT)),
+        fail_job_exit_codes=fail_job_exit_codes(rjob.job_spec),
+    )
+
+
+def parse_trainjob(
+    doc: dict[str, Any], runtimes: Mapping[tuple[str, str], dict[str, Any]], file: Path
+) -> JobSpec:
+    """One TrainJob on its runtime from the same directory, merged as the Trainer does."""
+    meta = doc.get("metadata") or {}
+    name = _need(meta.get("name"), str, f"{file}: metadata.name")
+    where = f"{file}: TrainJob {name}"
+    ref = _need((doc.get("spec") or {}).get("runtimeRef"), dict, f"{where}: spec.runtimeRef")
+    key = (str(ref.get("kind", "ClusterTrainingRuntime")), str(ref.get("name", "")))
+    if key not in runtimes:
+        raise ManifestError(
+            f"{where}: its runtime {key[0]} {key[1]} is not in the output directory; a "
+            "runtime named by spec.trainjob.runtimeRef runs only on a cluster (copy its YAML "
+            "into the directory to run it here)"
+        )
+    try:
+        rjobs = replicated_jobs(doc, runtimes[key])
+    except TrainJobError as err:
+        raise ManifestError(f"{file}: {err}") from None
+    offsets = {}
+    total = 0
+    for rjob in rjobs:  # JobSet numbers Jobs across replicated jobs in the runtime's order
+        offsets[rjob.name], total = total, total + rjob.jobs
+    rjobs.sort(key=lambda r: not r.trainer)  # the trainer job first, as Master
+    labels = meta.get("labels") or {}
+    return JobSpec(
+        name=name,
+        experiment=str(labels.get(contract.LABEL_EXPERIMENT, "")),
+        task=str(labels.get(contract.LABEL_TASK, name)),
+        arrival=_arrival(meta, where),
+        backoff_limit=max(r.job_spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT) for r in rjobs),
+        clean_pod_policy="Running",
+        nproc_per_node=num_proc_per_node(doc),
+        replica_specs=tuple(_trainjob_replica(r, offsets[r.name], where) for r in rjobs),
+        file=file,
+        kind="TrainJob",
+        priority=_priority(meta, where),
+    )
+
+
+def _priority(meta: dict[str, Any], where: str) -> int:
+    raw = (meta.get("annotations") or {}).get(contract.ANNOTATION_PRIORITY, "0")
+    try:
+        return int(raw)
+    except ValueError:
+        raise ManifestError(f"{where}: annotation {contract.ANNOTATION_PRIORITY}={raw!r}") from None
+
+
 def read_out_dir(path: Path) -> OutDir:
-    """Every PyTorchJob and ConfigMap under `path`, jobs in arrival order."""
+    """Every PyTorchJob (or TrainJob) and ConfigMap under `path`, jobs in arrival order."""
     if not path.is_dir():
         raise ManifestError(
             f"{path}: not a directory; give an experiment YAML or fltkc build's output"
         )
     jobs: dict[str, JobSpec] = {}
     config_maps: dict[str, dict[str, str]] = {}
+    trainjobs: list[tuple[dict[str, Any], Path]] = []
+    runtimes: dict[tuple[str, str], dict[str, Any]] = {}
     for file in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")):
         for doc in _documents(file):
             kind = doc.get("kind")
-            if kind == "PyTorchJob":
-                job = parse_job(doc, file)
-                if job.name in jobs:
-                    raise ManifestError(f"{file}: PyTorchJob {job.name} is defined twice")
-                jobs[job.name] = job
+            name = str((doc.get("metadata") or {}).get("name", ""))
+            if kind in ("PyTorchJob", "TrainJob"):
+                if name in jobs or any(d["metadata"]["name"] == name for d, _ in trainjobs):
+                    raise ManifestError(f"{file}: {kind} {name} is defined twice")
+                if kind == "TrainJob":
+                    trainjobs.append((doc, file))
+                else:
+                    jobs[name] = parse_job(doc, file)
+            elif kind in RUNTIME_KINDS:
+                runtimes[(str(kind), name)] = doc
             elif kind == "ConfigMap":
-                name = str((doc.get("metadata") or {}).get("name", ""))
                 config_maps[name] = {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
+    for doc, file in trainjobs:
+        job = parse_trainjob(doc, runtimes, file)
+        jobs[job.name] = job
     if not jobs:
-        raise ManifestError(f"{path}: no PyTorchJob manifests found; run fltkc build first")
+        raise ManifestError(
+            f"{path}: no PyTorchJob or TrainJob manifests found; run fltkc build first"
+        )
     ordered = tuple(sorted(jobs.values(), key=lambda job: (job.arrival, job.name)))
     experiments = sorted({job.experiment for job in ordered if job.experiment})
     return OutDir(path, experiments[0] if experiments else path.name, ordered, config_maps)

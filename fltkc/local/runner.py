@@ -31,17 +31,18 @@ class RunOptions:
     all_at_once: bool = False
     data_dir: Path | None = None
     grace_seconds: float = 10.0
+    backend: str | None = None  # an experiment YAML's spec.backend, overridden (fltkc build)
 
 
 def default_slots() -> int:
     return os.cpu_count() or 1
 
 
-def _build(experiment: Path, out_dir: Path) -> Path:
+def _build(experiment: Path, out_dir: Path, job_backend: str | None) -> Path:
     """Compile the experiment with fltkc build's pipeline (its errors are FltkcErrors)."""
     from fltkc.compile.build import build
 
-    build(experiment, out_dir)
+    build(experiment, out_dir, job_backend=job_backend)
     return out_dir
 
 
@@ -111,7 +112,7 @@ def _setup(source: Path, options: RunOptions, started: datetime) -> tuple[OutDir
     run_dir = _run_dir(options, out.experiment if out else source.stem, started)
     try:
         if out is None:
-            out = read_out_dir(_build(source, run_dir / "out"))
+            out = read_out_dir(_build(source, run_dir / "out", options.backend))
             _check(source, out, options, _slots(out, options))
         placement = _placement(run_dir, out, options)
         for job in out.jobs:
@@ -137,7 +138,9 @@ def _loop(
         if not stopping:
             free = slots - sum(run.slots_in_use for run in runs)
             queue = [
-                Pending(r.name, r.due, r.spec.total_replicas) for r in runs if r.status == "queued"
+                Pending(r.name, r.due, r.spec.total_replicas, r.spec.priority)
+                for r in runs
+                if r.status == "queued"
             ]
             started = set(admit(queue, now, free))
             for run in runs:

@@ -125,6 +125,7 @@ class JobRun:
         self.start: float | None = None
         self.end: float | None = None
         self.restarts = 0
+        self.job_failures: dict[str, int] = {}  # a TrainJob's failures per batch Job
         self.failed_replica: Replica | None = None
         self._outcome: JobStatus | None = None
         self._kill_at: float | None = None
@@ -150,15 +151,37 @@ class JobRun:
         if stop_others:
             self._kill_at = now + self.grace
 
+    def _may_restart(self, replica: Replica, code: int) -> bool:
+        """PyTorchJob: the replica's restartPolicy and one backoffLimit for all replicas.
+
+        TrainJob: every batch Job of its JobSet recreates a failed pod until its own
+        backoffLimit is spent, unless a podFailurePolicy FailJob rule names the exit code.
+        """
+        process = replica.spec
+        if process.fail_codes is None:
+            return (
+                restartable(process.restart_policy, code)
+                and self.restarts < self.spec.backoff_limit
+            )
+        failures = self.job_failures.get(process.budget, 0)
+        if code in process.fail_codes or failures >= process.budget_limit:
+            return False
+        self.job_failures[process.budget] = failures + 1
+        return True
+
     def _exited(self, replica: Replica, code: int, now: float) -> None:
         if self._outcome is not None:
             return
         spec = self.spec
         if code == 0:
             replica.done = True
-            if replica.spec.rank == 0:
+            # A PyTorchJob with a Master succeeds with it; a JobSet when all its Jobs do.
+            if spec.kind == "TrainJob":
+                if all(r.done for r in self.replicas):
+                    self._finish("succeeded", now, stop_others=False)
+            elif replica.spec.rank == 0:
                 self._finish("succeeded", now, spec.clean_pod_policy != "None")
-        elif restartable(replica.spec.restart_policy, code) and self.restarts < spec.backoff_limit:
+        elif self._may_restart(replica, code):
             self.restarts += 1
             replica.restart_at = now + RESTART_DELAY
         else:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fltkc.results.plots_common import pyplot, save
 from fltkc.results.records import JobMetrics, Record
 
 STATUSES = ("aggregated", "late", "dropped", "selected")
@@ -50,7 +51,9 @@ def _status_panel(ax: Any, job: JobMetrics) -> None:
 
 def _seconds_panel(ax: Any, job: JobMetrics) -> None:
     for status in STATUSES:
-        points = [(r["round"], r["simSeconds"]) for r in job.clients if r.get("status") == status]
+        points = [
+            (r["round"], r["simulatedSeconds"]) for r in job.clients if r.get("status") == status
+        ]
         if points:
             x, y = zip(*points, strict=True)
             ax.scatter(x, y, s=10, color=_COLOURS[status], label=status, alpha=0.7)
@@ -77,9 +80,10 @@ def _accuracy_panel(ax: Any, job: JobMetrics) -> None:
     ax.legend(fontsize="small")
 
 
-def plot_clients(task: str, jobs: Sequence[JobMetrics], path: Path, plt: Any) -> Path:
+def plot_clients(task: str, jobs: Sequence[JobMetrics], path: Path) -> Path:
     """One row per job: status counts per round, each client's simulated seconds, and the
     spread of the clients' local accuracy."""
+    plt = pyplot()
     fig, axes = plt.subplots(len(jobs), 3, figsize=(15, 3.6 * len(jobs)), squeeze=False)
     for row, job in zip(axes, jobs, strict=True):
         _status_panel(row[0], job)
@@ -89,13 +93,13 @@ def plot_clients(task: str, jobs: Sequence[JobMetrics], path: Path, plt: Any) ->
         for ax in row:
             ax.grid(alpha=0.3)
     fig.suptitle(f"task {task}: stragglers, dropouts and per-client accuracy")
-    fig.tight_layout()
-    return _save(fig, path, plt)
+    return save(fig, path)
 
 
-def plot_partition(job: JobMetrics, path: Path, plt: Any) -> Path:
+def plot_partition(job: JobMetrics, path: Path) -> Path:
     """Clients x labels: how many samples of each label each client holds."""
     assert job.partition is not None
+    plt = pyplot()
     clients = job.partition.get("clients") or []
     totals: dict[str, int] = {}
     for client in clients:
@@ -111,12 +115,4 @@ def plot_partition(job: JobMetrics, path: Path, plt: Any) -> Path:
     ax.set_xlabel("label" if len(totals) <= MAX_LABELS else f"the {MAX_LABELS} largest labels")
     ax.set_ylabel("client")
     ax.set_title(f"{job.name}: partition ({len(clients)} clients)")
-    fig.tight_layout()
-    return _save(fig, path, plt)
-
-
-def _save(fig: Any, path: Path, plt: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)

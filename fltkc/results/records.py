@@ -1,15 +1,18 @@
-"""Read the trainer's files (metrics.jsonl, clients.jsonl, partition.json, result.json) and a
-run's run.json."""
+"""Read a run: the trainer's files per job (metrics.jsonl, result.json, job.json, ranks/,
+and for federated jobs clients.jsonl and partition.json), run.json (local), release.json
+(cluster), out/."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fltkc import contract
+from fltkc.results.planned import BuildPlan, PlannedJob, read_plan
 
 RUN_FILE = "run.json"
 UNKNOWN_TASK = "all"  # jobs whose task no file names share one figure
@@ -63,10 +66,13 @@ def read_json(path: Path) -> Record | None:
 class JobMetrics:
     name: str
     task: str
-    directory: Path  # the job's log directory
+    directory: Path  # the job's log directory (the run's for a job that never started)
     metrics: tuple[Record, ...]
     result: Record | None  # result.json
     run: Record | None  # the job's entry in run.json
+    info: Record | None = None  # job.json, written by rank 0 at start
+    ranks: tuple[Record, ...] = ()  # ranks/<rank>.json, one per rank that started
+    planned: PlannedJob | None = None  # the job as the build in out/ planned it
     clients: tuple[Record, ...] = ()  # clients.jsonl (federated)
     partition: Record | None = None  # partition.json (federated)
 
@@ -83,16 +89,50 @@ class JobMetrics:
         kinds = {str(r.get("kind")) for r in self.metrics if r.get("kind")}
         return kinds.pop() if len(kinds) == 1 else "step"
 
+    def job_block(self) -> Record:
+        """The trainer config's job block: job.json's copy first, else the build's."""
+        for config in ((self.info or {}).get("config"), self.planned and self.planned.config):
+            if isinstance(config, dict) and isinstance(config.get("job"), dict):
+                return dict(config["job"])
+        return {}
+
+    @property
+    def point(self) -> dict[str, Any]:
+        """The sweep point this job ran: parameter path -> value ({} outside a sweep)."""
+        sweep = (self.info or {}).get("sweep")
+        if not isinstance(sweep, dict):
+            sweep = self.job_block().get("sweep")
+        return dict(sweep) if isinstance(sweep, dict) else {}
+
+    @property
+    def repetition(self) -> int | None:
+        value = (self.info or {}).get("repetition", self.job_block().get("repetition"))
+        return value if isinstance(value, int) else None
+
+    @property
+    def seed(self) -> int | None:
+        config = self.planned.config if self.planned else None
+        for source in (self.info, self.result, config):
+            if source and isinstance(source.get("seed"), int):
+                return int(source["seed"])
+        return None
+
+    @property
+    def started(self) -> bool:
+        return bool(self.metrics or self.result or self.info or self.ranks or self.run)
+
 
 @dataclass(frozen=True)
 class RunMetrics:
     directory: Path
     run: Record | None  # run.json, when the run was local
     jobs: tuple[JobMetrics, ...]
+    release: Record | None = None  # the release Job's state file, on a cluster's logs volume
+    plan: BuildPlan | None = None  # the build's out/, when there is one
 
 
-def _task(name: str, directory: Path, result: Record | None, run: Record | None) -> str:
-    for source in (run, result):
+def _task(directory: Path, *sources: Record | None) -> str:
+    for source in sources:
         if source and source.get("task"):
             return str(source["task"])
     config = read_json(directory / contract.CONFIG_KEY)
@@ -102,49 +142,114 @@ def _task(name: str, directory: Path, result: Record | None, run: Record | None)
     return UNKNOWN_TASK
 
 
-def _job(directory: Path, run_entry: Record | None) -> JobMetrics:
+def _ranks(directory: Path) -> tuple[Record, ...]:
+    records = (read_json(p) for p in sorted((directory / contract.RANKS_DIR).glob("*.json")))
+    return tuple(r for r in records if r is not None)
+
+
+def _job(directory: Path, run_entry: Record | None, plan: BuildPlan | None) -> JobMetrics:
     result = read_json(directory / contract.RESULT_FILE)
-    name = str((run_entry or {}).get("name") or (result or {}).get("job") or directory.name)
+    info = read_json(directory / contract.JOB_FILE)
+    name = str(
+        (run_entry or {}).get("name")
+        or (result or {}).get("job")
+        or (info or {}).get("name")
+        or directory.name
+    )
+    planned = plan.job(name) if plan else None
+    planned_task = {"task": planned.task} if planned else None
     return JobMetrics(
         name=name,
-        task=_task(name, directory, result, run_entry),
+        task=_task(directory, run_entry, info, result, planned_task),
         directory=directory,
         metrics=tuple(read_metrics(directory / contract.METRICS_FILE)),
         result=result,
         run=run_entry,
+        info=info,
+        ranks=_ranks(directory),
+        planned=planned,
         clients=tuple(read_metrics(directory / contract.CLIENTS_FILE)),
         partition=read_json(directory / contract.PARTITION_FILE),
     )
 
 
-def _metric_dirs(root: Path) -> list[Path]:
-    found = {
-        p.parent for name in (contract.METRICS_FILE, contract.RESULT_FILE) for p in root.rglob(name)
-    }
+def _job_dirs(root: Path) -> list[Path]:
+    names = (contract.METRICS_FILE, contract.RESULT_FILE, contract.JOB_FILE)
+    found = {p.parent for name in names for p in root.rglob(name)}
+    found |= {p.parent.parent for p in root.rglob(f"{contract.RANKS_DIR}/*.json")}
     return sorted(found)
 
 
-def load_run(directory: Path) -> RunMetrics:
-    """Every job under `directory`: from run.json where there is one, else by its files.
+def find_release_state(root: Path) -> Record | None:
+    """The release's state file: at the top of a copied logs folder, or the shallowest below."""
+    paths = sorted(root.rglob(contract.RELEASE_STATE_FILE), key=lambda p: (len(p.parts), p))
+    for path in paths:
+        state = read_json(path)
+        if state and isinstance(state.get("jobs"), dict) and "startTime" in state:
+            return state
+    return None
+
+
+def find_plan(directory: Path, run: Record | None, out_dir: Path | None) -> BuildPlan | None:
+    """The build: --out, else the run's out/ (fltkc run builds into it), else run.json's source."""
+    candidates = [out_dir] if out_dir else [directory / "out"]
+    source = (run or {}).get("source")
+    if out_dir is None and isinstance(source, str) and source:
+        candidates.append(Path(source))
+    for candidate in candidates:
+        if candidate.is_dir() and (plan := read_plan(candidate)) is not None:
+            return plan
+    return None
+
+
+def load_run(directory: Path, out_dir: Path | None = None) -> RunMetrics:
+    """Every job under `directory`: from run.json where there is one, else by its files, and
+    every job the build planned that left no files at all (it never started).
 
     Works on a local run directory and on a logs volume copied off the cluster
-    (`kubectl cp`), which holds only the per-job directories.
+    (`kubectl cp`), which holds the release's state file and the per-job directories.
     """
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: no such directory; give a run or logs directory")
     run = read_json(directory / RUN_FILE)
+    plan = find_plan(directory, run, out_dir)
     jobs: list[JobMetrics] = []
     seen: set[Path] = set()
     for entry in (run or {}).get("jobs") or []:
         log_dir = entry.get("logDir")
         if log_dir is None:  # the job never started
-            name = str(entry.get("name", ""))
-            jobs.append(JobMetrics(name, str(entry.get("task", name)), directory, (), None, entry))
+            jobs.append(_missing(directory, str(entry.get("name", "")), plan, entry))
             continue
         job_dir = (directory / log_dir).resolve()
         seen.add(job_dir)
-        jobs.append(_job(job_dir, entry))
-    for job_dir in _metric_dirs(directory):
+        jobs.append(_job(job_dir, entry, plan))
+    for job_dir in _job_dirs(directory):
         if job_dir.resolve() not in seen:
-            jobs.append(_job(job_dir, None))
-    return RunMetrics(directory, run, tuple(jobs))
+            jobs.append(_job(job_dir, None, plan))
+    release = find_release_state(directory)
+    names = {job.name for job in jobs}
+    expected = [p.name for p in plan.jobs] if plan else []
+    expected += sorted((release or {}).get("jobs") or {})  # released, yet left no files
+    tasks = {job.task for job in jobs}
+    for name in expected:
+        if name not in names:
+            names.add(name)
+            task = task_from_name(name, str((release or {}).get("experiment", "")), tasks)
+            jobs.append(_missing(directory, name, plan, {"name": name, "task": task}))
+    return RunMetrics(directory, run, tuple(jobs), release, plan)
+
+
+def task_from_name(name: str, experiment: str, tasks: set[str]) -> str | None:
+    """A job's task from its name, `<experiment>-<task>[-s<i>][-r<i>][-a<i>]` as fltkc build
+    names jobs, when that task is one of `tasks`; for a job that left no files at all."""
+    stem = re.sub(r"(-[sra][0-9]+)+$", "", name)
+    task = stem.removeprefix(f"{experiment}-")
+    return task if task in tasks else None
+
+
+def _missing(directory: Path, name: str, plan: BuildPlan | None, entry: Record) -> JobMetrics:
+    """A job that left no files; `entry` is its run.json entry, or just its name and task."""
+    planned = plan.job(name) if plan else None
+    task = str(entry.get("task") or (planned.task if planned else UNKNOWN_TASK))
+    run_entry = entry if "status" in entry else None
+    return JobMetrics(name, task, directory, (), None, run_entry, planned=planned)

@@ -40,7 +40,12 @@
     queues: null,
     tensorboard: null,
     argocd: null,
+    priorityClasses: [],
+    workloadPriorityClasses: [],
   } + (if std.objectHas(plan, 'workloads') then plan.workloads else {}),
+
+  // The plan's `trainjob` section (fltkc/compile/plan_trainjob.py); null for backend pytorchjob.
+  trainjob(plan):: if std.objectHas(plan, 'trainjob') then plan.trainjob else null,
 
   required(object, field, what)::
     if std.objectHas(object, field) then object[field] else error 'must provide ' + what + '.' + field,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 
+import yaml
 from compiler_support import EXAMPLES_DIR, read_dir
 
+from fltkc import contract
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
-from fltkc.compile.build import build, plan_file
+from fltkc.compile.build import build, build_files, plan_file
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
@@ -62,3 +65,57 @@ def test_derived_seeds_are_stable_numbers() -> None:
     assert plan_seed(42, "job", "t", 0, 0, 0) == plan_seed(42, "job", "t", 0, 0, 0)
     assert plan_seed(0, "arrivals", "x") == 2489741536  # sha256(b'[0, "arrivals", "x"]')[:4]
     assert 0 <= plan_seed(2**32 - 1, "job", "t", 9, 9, 9) < 2**32
+
+
+def _seeds_by_job(experiment: Path) -> dict[tuple[str, int, int], tuple[str, int]]:
+    """(sweep point, repetition, arrival) -> (FLTK_SEED of the master, config.json's seed)."""
+    files = build_files(plan_file(experiment))
+    objects = [
+        yaml.safe_load(b) for n, b in files.items() if n.startswith(("pytorchjob-", "configmap-"))
+    ]
+    configs = {
+        o["metadata"]["name"]: json.loads(o["data"][contract.CONFIG_KEY])
+        for o in objects
+        if o["kind"] == "ConfigMap" and contract.CONFIG_KEY in o.get("data", {})
+    }
+    seeds = {}
+    for job in (o for o in objects if o["kind"] == "PyTorchJob"):
+        pod = job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]
+        env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+        config = configs[f"{job['metadata']['name']}-config"]
+        key = (json.dumps(config["job"]["sweep"]), config["job"]["repetition"])
+        arrival = job["metadata"]["name"].rsplit("-a", 1)[1]  # two arrivals: every name has -aN
+        seeds[(*key, int(arrival))] = (env[contract.ENV_SEED], config["seed"])
+    return seeds
+
+
+def _sweep(tmp_path: Path, extra: str = "") -> Path:
+    """examples/sweep-fedprox.yaml (3 x 2 grid, 2 repetitions) with 2 arrivals."""
+    text = (EXAMPLES_DIR / "sweep-fedprox.yaml").read_text()
+    text = text.replace("repetitions: 2\n", f"repetitions: 2\n{extra}")
+    text = text.replace("count: 1, endSeconds", "count: 2, endSeconds")
+    path = tmp_path / f"sweep{len(extra)}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_points_of_a_repetition_share_its_seed(tmp_path: Path) -> None:
+    seeds = _seeds_by_job(_sweep(tmp_path))
+    assert len(seeds) == 6 * 2 * 2
+    assert all(str(config) == env for env, config in seeds.values())
+    runs = {(r, a) for _, r, a in seeds}
+    by_run = {run: {seeds[(p, *q)] for p, *q in seeds if tuple(q) == run} for run in runs}
+    # One seed per (repetition, arrival) shared by all 6 points; the 4 runs' seeds all differ.
+    assert all(len(shared) == 1 for shared in by_run.values())
+    assert len({s for shared in by_run.values() for s in shared}) == 4
+
+
+def test_seed_per_point_gives_every_job_its_own(tmp_path: Path) -> None:
+    shared = _seeds_by_job(_sweep(tmp_path))
+    own = _seeds_by_job(_sweep(tmp_path, "        seedPerPoint: true\n"))
+    assert shared.keys() == own.keys()
+    assert len(set(own.values())) == len(own) == 24
+    # Point 0 keeps its seed either way: the shared seed is the first point's.
+    first = json.dumps({"federated.strategy.mu": 0.0, "optimizer.lr": 0.01})
+    assert all(own[k] == shared[k] for k in own if k[0] == first)
+    assert all(own[k] != shared[k] for k in own if k[0] != first)

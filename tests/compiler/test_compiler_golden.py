@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from compiler_support import EXAMPLES, GOLDEN_DIR, build_example, read_dir
+from compiler_support import EXAMPLES, GOLDEN_DIR, GOLDEN_DIRS, build_example, read_dir
 from jsonschema import Draft202012Validator
 
 from fltkc import contract
@@ -30,11 +30,12 @@ def _objects(name: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("job_backend", sorted(GOLDEN_DIRS))
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_build_matches_golden(name: str) -> None:
-    golden = GOLDEN_DIR / name
+def test_build_matches_golden(name: str, job_backend: str) -> None:
+    golden = GOLDEN_DIRS[job_backend] / name
     assert golden.is_dir(), f"no golden for examples/{name}.yaml; create it with {REGEN} {name}"
-    built, expected = build_example(name), read_dir(golden)
+    built, expected = build_example(name, job_backend=job_backend), read_dir(golden)
     assert sorted(built) == sorted(expected), f"file list differs; if intended: {REGEN} {name}"
     for file_name, content in built.items():
         assert content == expected[file_name], f"{name}/{file_name} differs; if intended: {REGEN}"

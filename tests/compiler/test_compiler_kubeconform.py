@@ -21,6 +21,7 @@ EXPECTED_VALID = {
     "distributed-cifar10-resnet": 1 + 2 + 1 + 1,
     "federated-mnist-dirichlet": 2 + 7 + 6 + 1 + RELEASE,
     "federated-stragglers": 2 + 4 + 3,
+    "mixture": 2 + 9 + 8 + RELEASE + 3 + 2,  # + a PriorityClass and a WorkloadPriorityClass
     "model-cifar10-cnn": 2 + 2 + 1,
     "model-cifar10-resnet": 2 + 2 + 1,
     "model-cifar100-resnet": 2 + 2 + 1,

@@ -1,9 +1,10 @@
-"""An in-memory PyTorchJob API behind the official `kubernetes` client's CustomObjectsApi.
+"""An in-memory PyTorchJob (or TrainJob) API behind the official client's CustomObjectsApi.
 
 The client's own code builds the URLs, query strings, headers and bodies; only the HTTP
 transport (`ApiClient.rest_client`) is replaced by `FakeServer`, which answers like a
-kube-apiserver for the pytorchjobs resource: GET one, GET a list (labelSelector k=v), and
-PATCH with application/merge-patch+json (RFC 7386), bumping resourceVersion.
+kube-apiserver for one resource of contract.RELEASE_TARGETS (pytorchjobs by default): GET one,
+GET a list (labelSelector k=v), and PATCH with application/merge-patch+json (RFC 7386), bumping
+resourceVersion.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 from kubernetes import client
 
-PREFIX = "/apis/kubeflow.org/v1/namespaces/"
+from fltkc import contract
 
 
 @dataclass
@@ -43,7 +44,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
 class FakeServer:
     """Stored PyTorchJobs by (namespace, name), and every request seen (method, path, type)."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "pytorchjob") -> None:
+        self.target = contract.RELEASE_TARGETS[backend]
+        self.prefix = f"/apis/{self.target.group}/{self.target.version}/namespaces/"
         self.jobs: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[tuple[str, str, str | None]] = []
         self.version = 1
@@ -59,7 +62,7 @@ class FakeServer:
 
     def set_condition(self, namespace: str, name: str, kind: str) -> None:
         job = self.jobs[(namespace, name)]
-        condition = {"type": kind, "status": "True", "reason": f"PyTorchJob{kind}"}
+        condition = {"type": kind, "status": "True", "reason": f"Job{kind}"}
         job.setdefault("status", {}).setdefault("conditions", []).append(condition)
         self._stamp(job)
 
@@ -74,10 +77,10 @@ class FakeServer:
         self.requests.append((method, parsed.path, content_type))
         if self.fail_next:
             return self._error(self.fail_next.pop(0), "Injected")
-        if not parsed.path.startswith(PREFIX):
+        if not parsed.path.startswith(self.prefix):
             return self._error(404, "NotFound")
-        namespace, plural, *rest = parsed.path[len(PREFIX) :].split("/")
-        assert plural == "pytorchjobs", parsed.path
+        namespace, plural, *rest = parsed.path[len(self.prefix) :].split("/")
+        assert plural == self.target.plural, parsed.path
         if not rest:
             assert method == "GET"
             return self._list(namespace, parse_qs(parsed.query).get("labelSelector", [""])[0])
@@ -99,15 +102,15 @@ class FakeServer:
             if ns == namespace
             and all(job["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
         ]
-        body = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJobList", "items": items,
-                "metadata": {"resourceVersion": str(self.version)}}  # fmt: skip
+        body = {"apiVersion": f"{self.target.group}/{self.target.version}", "kind": "List",
+                "items": items, "metadata": {"resourceVersion": str(self.version)}}  # fmt: skip
         return self._ok(body)
 
     def _ok(self, obj: Any) -> Any:
         return client.rest.RESTResponse(_Response(200, "OK", json.dumps(obj).encode()))
 
     def _error(self, status: int, reason: str, name: str = "") -> Any:
-        message = f'pytorchjobs.kubeflow.org "{name}" {reason}'
+        message = f'{self.target.plural}.{self.target.group} "{name}" {reason}'
         body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
                 "message": message, "code": status}  # fmt: skip
         return client.rest.RESTResponse(_Response(status, reason, json.dumps(body).encode()))

@@ -47,6 +47,7 @@ def test_kueue_crds_are_committed() -> None:
         "kueue.x-k8s.io_clusterqueues.yaml",
         "kueue.x-k8s.io_localqueues.yaml",
         "kueue.x-k8s.io_resourceflavors.yaml",
+        "kueue.x-k8s.io_workloadpriorityclasses.yaml",
     ]
 
 
@@ -59,3 +60,15 @@ def test_v1beta1_field_name_is_rejected_in_v1beta2(tmp_path: Path) -> None:
     report = check(write(tmp_path, "cohort: lab"))
     assert (report.valid, report.invalid, report.errors) == (2, 1, 0)
     assert "ClusterQueue fltk" in report.messages[0] and "'cohort'" in report.messages[0]
+
+
+def test_the_workload_priority_class_crd_checks_its_objects(tmp_path: Path) -> None:
+    good = "apiVersion: kueue.x-k8s.io/v1beta1\nkind: WorkloadPriorityClass\n"
+    good += "metadata: {name: high}\nvalue: 1000\ndescription: interactive\n"
+    (tmp_path / "wpc.yaml").write_text(good, encoding="utf-8")
+    assert_valid_manifests(tmp_path, expected_valid=1)
+    # The value is a top-level integer, not a spec field.
+    bad = good.replace("value: 1000\n", "spec: {value: 1000}\n")
+    (tmp_path / "wpc.yaml").write_text(bad, encoding="utf-8")
+    report = check(tmp_path)
+    assert (report.valid, report.invalid) == (0, 1)

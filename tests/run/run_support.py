@@ -25,6 +25,7 @@ def job_manifest(
     arrival: float,
     restart_policy: str = "OnFailure",
     backoff_limit: int = 3,
+    priority: int | None = None,
 ) -> dict[str, Any]:
     """A PyTorchJob shaped like fltkc build's, running the stand-in from its ConfigMap."""
     env = [
@@ -67,13 +68,16 @@ def job_manifest(
             },
         }
 
+    annotations = {contract.ANNOTATION_ARRIVAL: f"{arrival}"}
+    if priority is not None:
+        annotations[contract.ANNOTATION_PRIORITY] = str(priority)
     return {
         "apiVersion": "kubeflow.org/v1",
         "kind": "PyTorchJob",
         "metadata": {
             "name": name,
             "labels": {contract.LABEL_EXPERIMENT: "standin", contract.LABEL_TASK: "task-a"},
-            "annotations": {contract.ANNOTATION_ARRIVAL: f"{arrival}"},
+            "annotations": annotations,
         },
         "spec": {
             "nprocPerNode": "1",

@@ -109,14 +109,29 @@ def test_quickstart_runs_to_the_end_and_survives_a_killed_master(tmp_path: Path)
         threshold = 0.8 if "ddp" in name else 0.6
         assert result_file["bestAccuracy"] > threshold, (name, result_file)
 
-    out = CliRunner().invoke(make_app(), ["results", str(run_dir)])
+    # Each rank recorded its attempts; the killed master's first one never ended.
+    for name, job in jobs.items():
+        ranks = sorted((run_dir / job["logDir"] / contract.RANKS_DIR).glob("*.json"))
+        assert len(ranks) == job["replicas"], name
+        info = json.loads((run_dir / job["logDir"] / contract.JOB_FILE).read_text())
+        assert info["name"] == name and info["versions"]["torch"]
+    master = json.loads((run_dir / victim["logDir"] / contract.RANKS_DIR / "0.json").read_text())
+    assert len(master["attempts"]) >= 2 and master["attempts"][0]["end"] is None
+    assert master["attempts"][-1]["exitCode"] == 0
+
+    out = CliRunner().invoke(make_app(), ["results", str(run_dir), "--report"])
     assert out.exit_code == 0, out.output
     assert "quickstart-ddp-mnist" in out.output and "distributed" in out.output
+    assert "fed-mnist  -      3" in out.output  # the three arrivals of one point, aggregated
+    assert "makespan" in out.output and (run_dir / "report.html").stat().st_size > 50_000
     plots = sorted(p.name for p in (run_dir / "plots").iterdir())
     assert plots == [
+        "accuracy-ddp-mnist.png",
+        "accuracy-fed-mnist.png",
         "task-ddp-mnist.png",
         "task-fed-mnist-clients.png",
         "task-fed-mnist-partition.png",
         "task-fed-mnist.png",
         "timeline.png",
+        "utilisation.png",
     ]

@@ -140,7 +140,14 @@ def test_table_csv_and_plots_of_a_local_run(tmp_path: Path):
     assert [r["job"] for r in rows] == ["fed-0", "fed-1", "ddp-0"]
     assert float(rows[2]["best_accuracy"]) == 0.9 and rows[1]["mode"] == ""
     plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
-    assert plots == ["task-ddp.png", "task-fed.png", "timeline.png"]
+    assert plots == [
+        "accuracy-ddp.png",
+        "accuracy-fed.png",
+        "task-ddp.png",
+        "task-fed.png",
+        "timeline.png",
+        "utilisation.png",
+    ]
     for name in plots:
         data = (tmp_path / "plots" / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
@@ -158,7 +165,10 @@ def test_a_logs_volume_copied_off_the_cluster_needs_no_run_json(tmp_path: Path):
     ]
     out = CliRunner().invoke(make_app(), ["results", str(tmp_path), "--plots", str(tmp_path / "p")])
     assert out.exit_code == 0, out.output
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["task-all.png"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "accuracy-all.png",
+        "task-all.png",
+    ]
 
 
 def test_a_directory_without_metrics_is_an_error(tmp_path: Path):
@@ -173,11 +183,16 @@ def test_federated_clients_partition_and_simulated_time_are_drawn(tmp_path: Path
         json.loads(line) for line in (job / contract.METRICS_FILE).read_text().split("\n")[:3]
     ]
     for i, record in enumerate(metrics):
-        record |= {"simSeconds": 10.0, "simTime": 10.0 * (i + 1), "attempts": 1, "skipped": False}
+        record |= {
+            "simulatedSeconds": 10.0,
+            "simulatedTime": 10.0 * (i + 1),
+            "attempts": 1,
+            "skipped": False,
+        }
     (job / contract.METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in metrics))
     statuses = ["aggregated", "aggregated", "late", "dropped"]
     clients = [
-        {"round": r, "attempt": 0, "client": c, "status": s, "simSeconds": 1.0 + c,
+        {"round": r, "attempt": 0, "client": c, "status": s, "simulatedSeconds": 1.0 + c,
          "accuracy": 0.5 + 0.1 * c if s == "aggregated" else None}
         for r in (1, 2, 3) for c, s in enumerate(statuses)
     ]  # fmt: skip
@@ -192,11 +207,16 @@ def test_federated_clients_partition_and_simulated_time_are_drawn(tmp_path: Path
     (job / contract.PARTITION_FILE).write_text(json.dumps(partition))
     [loaded] = load_run(tmp_path).jobs
     assert len(loaded.clients) == 12 and loaded.partition == partition
-    assert loaded.values("accuracy", x="simTime") == [(10.0, 0.3), (20.0, 0.7), (30.0, 0.8)]
+    assert loaded.values("accuracy", x="simulatedTime") == [(10.0, 0.3), (20.0, 0.7), (30.0, 0.8)]
     out = CliRunner().invoke(make_app(), ["results", str(tmp_path)])
     assert out.exit_code == 0, out.output
     plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
-    assert plots == ["task-all-clients.png", "task-all-partition.png", "task-all.png"]
+    assert plots == [
+        "accuracy-all.png",
+        "task-all-clients.png",
+        "task-all-partition.png",
+        "task-all.png",
+    ]
     for name in plots:
         assert (tmp_path / "plots" / name).read_bytes().startswith(PNG_SIGNATURE)
 

@@ -78,35 +78,41 @@ CONFIG_CASES = [
     ({"extra": 1}, "$: Additional properties are not allowed ('extra' was unexpected)"),
     (
         {"model": {"name": "cifar10-cnn"}},
-        "$.model.name 'cifar10-cnn' trains on 'cifar10', not $.dataset.name 'mnist'; "
-        "pick a matching pair",
+        "$.model.name: model cifar10-cnn (3x32x32 inputs, 10 classes) does not fit dataset mnist "
+        "(1x28x28 inputs, 10 classes); use a dataset of: cifar10",
     ),
     (
         {"federated": _fed(clientsPerRound=7)},
-        "$.federated.clientsPerRound (7) is more than $.federated.clients (6); "
-        "lower it or raise clients",
+        "$.federated.clientsPerRound: 7 is more than clients (6); lower it or raise clients",
     ),
     (
-        {"federated": _fed(strategy={"name": "fedprox"})},
-        f"{STRATEGY}.mu is required when {STRATEGY}.name is 'fedprox'; add it to the config",
+        {"federated": _fed(strategy={"name": "fedavg", "mu": 0.1})},
+        f"{STRATEGY}.mu: applies only to fedprox, not fedavg; remove it",
     ),
     (
-        {"scheduler": {"name": "cosine"}},
-        "$.scheduler.tMax is required when $.scheduler.name is 'cosine'; add it to the config",
+        {"federated": _fed(clients=300)},
+        "$.federated.clients: 300 is more than the 256 training samples dataset.trainSamples "
+        "asks for; each client needs at least one, so lower clients",
+    ),
+    (
+        {"federated": _fed(clients=100, partition={"name": "shards", "shardsPerClient": 3})},
+        "$.federated.partition.shardsPerClient: 100 clients x 3 is 300 shards, more than the 256 "
+        "training samples dataset.trainSamples asks for; each shard needs at least one, so lower "
+        "shardsPerClient or clients",
     ),
     (
         {"optimizer": {"name": "sgd", "lr": 0.1, "nesterov": True}},
-        "$.optimizer.nesterov needs $.optimizer.momentum above 0",
+        "$.optimizer.nesterov: needs momentum > 0; set optimizer.momentum",
     ),
     (
         {"federated": _fed(partition={"name": "natural"})},
-        "$.federated.partition.name 'natural' does not fit dataset 'mnist': reddit takes natural "
-        "or iid, the other datasets every partition but natural",
+        "$.federated.partition.name: natural splits by the users in the data and mnist has none "
+        "(reddit does); use iid or a label partition",
     ),
     (
         {"federated": _fed(clientBehaviour={"minResponses": 4})},
-        "$.federated.clientBehaviour.minResponses is more than $.federated.clientsPerRound; "
-        "lower it",
+        "$.federated.clientBehaviour.minResponses: 4 is more than clientsPerRound (3): a round can "
+        "never aggregate 4 updates; lower it or raise clientsPerRound",
     ),
     (
         {"federated": _fed(clientBehaviour={"speed": {"distribution": "trace", "file": "d.csv"}})},
@@ -119,7 +125,7 @@ CONFIG_CASES = [
                 clientBehaviour={"availability": {"model": "windows", "clients": [{"windows": []}]}}
             )
         },
-        "$.federated.clientBehaviour: each table needs one entry per client (6)",
+        "$.federated.clientBehaviour.availability.clients: needs one entry per client (6), not 1",
     ),
     (
         {"federated": _fed(clientBehaviour={"deadlineSeconds": 0})},
@@ -166,6 +172,32 @@ def test_checkpoint_of_another_config(
         "checkpoint.pt: this checkpoint belongs to a different trainer config; "
         "delete it or give the job a fresh log directory\n"
     )
+
+
+# The catalog knows trainSamples, so the config loader refuses these before any data is read
+# (test_partitions.py covers the same refusal where the size is only known from the data).
+DATA_CASES = [
+    (_fed(clients=12), "$.federated.clients: 12 is more than the 8 training samples"),
+    (
+        _fed(partition={"name": "shards", "shardsPerClient": 2}),
+        "$.federated.partition.shardsPerClient: 6 clients x 2 is 12 shards, more than the 8",
+    ),
+]
+
+
+@pytest.mark.parametrize(("federated", "problem"), DATA_CASES)
+def test_data_a_partition_cannot_split_is_bad_input(
+    federated: dict[str, Any],
+    problem: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dataset = {**h.BASE["dataset"], "trainSamples": 8}
+    job = h.new_job(tmp_path, {**h.config(), "dataset": dataset, "federated": federated})
+    code, err = _run_main(monkeypatch, capsys, job)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("fltk-trainer: error: ") and problem in err
 
 
 def test_one_line_and_no_traceback_from_the_real_process(tmp_path: Path) -> None:

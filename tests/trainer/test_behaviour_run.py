@@ -51,7 +51,15 @@ def clients(job: h.Job) -> list[dict[str, Any]]:
 
 
 def simulated(job: h.Job) -> list[tuple[Any, ...]]:
-    keys = ("step", "clients", "simSeconds", "simTime", "attempts", "skipped", "accuracy")
+    keys = (
+        "step",
+        "clients",
+        "simulatedSeconds",
+        "simulatedTime",
+        "attempts",
+        "skipped",
+        "accuracy",
+    )
     return [tuple(m[k] for k in keys) for m in job.metrics()]
 
 
@@ -72,9 +80,9 @@ def test_one_rank_records_every_selected_client(reference: h.Job) -> None:
         mine = [r for r in rows if r["round"] == metric["step"]]
         aggregated = sorted(r["client"] for r in mine if r["status"] == "aggregated")
         assert aggregated == metric["clients"]
-        assert all(r["simSeconds"] <= 1.0 for r in mine if r["status"] == "aggregated")
+        assert all(r["simulatedSeconds"] <= 1.0 for r in mine if r["status"] == "aggregated")
         assert all(r["accuracy"] is not None for r in mine if r["status"] == "aggregated")
-    assert reference.result()["simulatedSeconds"] == reference.metrics()[-1]["simTime"]
+    assert reference.result()["simulatedSeconds"] == reference.metrics()[-1]["simulatedTime"]
 
 
 def test_three_ranks_and_a_resume_give_the_same_rounds(reference: h.Job, tmp_path: Path) -> None:

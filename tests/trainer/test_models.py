@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
+from fltkc.contract import catalog
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
-from trainer.data import IGNORE_INDEX, INPUT_SHAPES, NUM_CLASSES
-from trainer.models import DATASET_OF_MODEL, MODELS, build_model
+from trainer.data import IGNORE_INDEX
+from trainer.models import MODELS, build_model
 
 
 def conv(cin: int, cout: int, k: int, bias: bool = True) -> int:
@@ -82,10 +83,10 @@ EXPECTED_PARAMS = {
 
 def test_registry_matches_the_schema() -> None:
     props = load_schema(TRAINER_CONFIG_SCHEMA)["properties"]
-    assert list(MODELS) == props["model"]["properties"]["name"]["enum"]
-    assert set(DATASET_OF_MODEL) == set(MODELS)
-    datasets = props["dataset"]["properties"]["name"]["enum"]
-    assert set(DATASET_OF_MODEL.values()) == set(datasets) == set(NUM_CLASSES)
+    assert list(MODELS) == list(catalog.MODELS) == props["model"]["properties"]["name"]["enum"]
+    # Every dataset has a model that trains on it.
+    fitted = {d for name in catalog.MODELS for d in catalog.datasets_for(name)}
+    assert fitted == set(catalog.DATASETS)
 
 
 def test_unknown_model_lists_the_valid_names() -> None:
@@ -97,13 +98,12 @@ def test_unknown_model_lists_the_valid_names() -> None:
 def test_output_shape_and_parameter_count(name: str) -> None:
     torch.manual_seed(0)
     model = build_model(name).eval()
-    dataset = DATASET_OF_MODEL[name]
-    classes = NUM_CLASSES[dataset]
-    shape = INPUT_SHAPES[dataset]
+    # The catalog's word for what the model takes and predicts, which the compiler trusts.
+    classes, shape = catalog.MODELS[name].classes, catalog.MODELS[name].shape
     formula, by_hand = EXPECTED_PARAMS[name]
     assert formula == by_hand
     assert sum(p.numel() for p in model.parameters()) == by_hand
-    if dataset == "reddit":
+    if name == "reddit-lstm":
         tokens = torch.randint(0, classes, (2, *shape))
         targets = torch.randint(0, classes, (2, *shape))
         targets[1, 5:] = IGNORE_INDEX  # padded positions must be accepted by the loss

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
+from fltkc.contract.errors import UsageError
 from trainer.data import PARTITIONS, partition_dataset, partition_stats
 
 ALL = [
@@ -91,8 +92,23 @@ def test_shards_leave_the_remainder_unused() -> None:
 
 
 def test_shards_too_many_for_the_data() -> None:
-    with pytest.raises(ValueError, match="5 samples cannot fill 6 shards"):
+    """Bad input, not a crash: the trainer exits 2 with this line (the compiler refuses first)."""
+    with pytest.raises(UsageError, match="5 training samples cannot fill 6 shards"):
         partition_dataset(labelled([0] * 5), 3, {"name": "shards", "shardsPerClient": 2}, seed=1)
+
+
+@pytest.mark.parametrize("cfg", ALL, ids=[c["name"] for c in ALL])
+def test_more_clients_than_samples_is_refused(cfg: dict[str, Any]) -> None:
+    with pytest.raises(UsageError, match=r"^\$\.federated\.clients: 6 is more than the 5 training"):
+        partition_dataset(labelled([0, 1, 0, 1, 0]), 6, cfg, seed=1)
+
+
+def test_a_client_left_empty_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a sample for each client every built-in split fills every client (_finish); this
+    guards a partitioner that drops samples, as a future one might."""
+    monkeypatch.setitem(PARTITIONS, "iid", lambda targets, clients, cfg, rng: [[0], [], []])
+    with pytest.raises(UsageError, match="iid leaves 2 of 3 clients without training samples"):
+        partition_dataset(labelled([0, 1, 0]), 3, {"name": "iid"}, seed=0)
 
 
 def test_limit_labels_gives_each_client_k_labels() -> None:
@@ -141,9 +157,9 @@ def test_label_partitions_of_data_with_users_are_refused() -> None:
     """No silent fallback: reddit's users are split by `natural`, chosen by name."""
     data = labelled([7] * 15, ["u0"] * 15)
     for name in ("dirichlet", "shards", "limit-labels", "q-sampler"):
-        with pytest.raises(ValueError, match="takes natural or iid"):
+        with pytest.raises(UsageError, match="takes natural or iid"):
             partition_dataset(data, 2, {"name": name}, seed=0)
-    with pytest.raises(ValueError, match="needs a dataset whose samples carry a user id"):
+    with pytest.raises(UsageError, match="needs a dataset whose samples carry a user id"):
         partition_dataset(labelled([0, 1]), 2, {"name": "natural"}, seed=0)
 
 

@@ -119,9 +119,9 @@ def test_deadline_with_k_of_n_aggregates_exactly_who_finished_in_time(tmp_path: 
     late = dropped = 0
     for record, rows in zip(records, clients, strict=True):
         on_time = sorted(
-            (r["simSeconds"], r["client"])
+            (r["simulatedSeconds"], r["client"])
             for r in rows
-            if r["status"] != "dropped" and r["simSeconds"] <= 0.6
+            if r["status"] != "dropped" and r["simulatedSeconds"] <= 0.6
         )
         expected = sorted(c for _, c in on_time[:4]) if len(on_time) >= 2 else []
         assert record.clients == expected

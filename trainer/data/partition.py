@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from fltkc.contract import catalog
+from fltkc.contract.errors import UsageError
 from trainer.data.partition_fltk import limit_labels_flex, n_labels, q_sampler
 from trainer.data.partition_skew import ensure_minimum, quantity_dirichlet, quantity_powerlaw
 
@@ -42,7 +44,7 @@ def dirichlet(
 ) -> Parts:
     """Each class split over the clients in proportions drawn from Dir(alpha) (Hsu et al. 2019,
     "Measuring the Effects of Non-Identical Data Distribution"); small alpha = strong skew."""
-    alpha = float(cfg.get("alpha", 0.5))
+    alpha = float(cfg["alpha"])
     parts: Parts = [[] for _ in range(clients)]
     for label in np.unique(targets):
         members = rng.permutation(np.flatnonzero(targets == label))
@@ -59,13 +61,13 @@ def shards(
     """McMahan et al. 2017: sort by label, cut into clients * s equal shards, deal s random
     shards to each client. The n mod (clients * s) samples left after the cut stay unused, and
     a shard straddles two labels where a class size is not a multiple of the shard size."""
-    per_client = int(cfg.get("shardsPerClient", 2))
+    per_client = int(cfg["shardsPerClient"])
     count = clients * per_client
     size = len(targets) // count
     if size == 0:
-        raise ValueError(
-            f"shards: {len(targets)} samples cannot fill {count} shards "
-            f"({clients} clients x {per_client}); lower shardsPerClient or clients"
+        raise UsageError(
+            f"$.federated.partition.shardsPerClient: {len(targets)} training samples cannot fill "
+            f"{count} shards ({clients} clients x {per_client}); lower shardsPerClient or clients"
         )
     # Shuffle before the stable sort so each class's order within the shards is random.
     shuffled = rng.permutation(len(targets))
@@ -84,7 +86,7 @@ def limit_labels(
     all are used when clients * k >= the number of labels; each label's samples are shared
     equally among its holders. Labels that no client holds are left out."""
     labels = rng.permutation(np.unique(targets))
-    k = min(int(cfg.get("labelsPerClient", 2)), len(labels))
+    k = min(int(cfg["labelsPerClient"]), len(labels))
     holders: dict[int, list[int]] = {int(label): [] for label in labels}
     for client in range(clients):
         for j in range(k):
@@ -130,27 +132,53 @@ def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], se
     """Client index lists for `dataset` (which has `targets`, and `users` for reddit).
 
     `natural` deals whole users; every other name cuts by sample, and data with users allows
-    only iid among those (the compiler refuses the rest). `minClientSamples` then tops small
-    clients up from the largest."""
+    only iid among those (the contract's checks refuse the rest). `minClientSamples` then tops
+    small clients up from the largest."""
     name = cfg["name"]
     if name not in PARTITIONS and name != NATURAL:
         valid = ", ".join([*PARTITIONS, NATURAL])
         raise ValueError(f"unknown partition {name!r}; valid names: {valid}")
     if num_clients < 1:
         raise ValueError(f"partition: num_clients must be at least 1, got {num_clients}")
+    samples = len(dataset.targets)
+    if num_clients > samples:
+        raise UsageError(
+            f"$.federated.clients: {num_clients} is more than the {samples} training samples; "
+            "each client needs at least one, so lower clients"
+        )
+    cfg = {**catalog.PARTITIONS[name], **cfg}  # a partial block gets the contract's defaults
     rng = np.random.default_rng(seed)
     users = getattr(dataset, "users", None)
     if name == NATURAL:
         if users is None:
-            raise ValueError("partition natural needs a dataset whose samples carry a user id")
+            raise UsageError(
+                "$.federated.partition.name: natural needs a dataset whose samples carry a user id"
+            )
         parts = _finish(by_user(users, num_clients, rng))
     elif users is not None and name != "iid":
-        raise ValueError(f"partition {name} cuts by label; data with users takes natural or iid")
+        message = f"{name} cuts by label; data with users takes natural or iid"
+        raise UsageError(f"$.federated.partition.name: {message}")
     else:
         targets = torch.as_tensor(dataset.targets).numpy()
         parts = _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
     minimum = cfg.get("minClientSamples")
-    return parts if minimum is None else ensure_minimum(parts, int(minimum))
+    if minimum is not None:
+        try:
+            parts = ensure_minimum(parts, int(minimum))
+        except ValueError as exc:
+            raise UsageError(f"$.federated.partition.minClientSamples: {exc}") from None
+    return _no_empty_client(parts, name)
+
+
+def _no_empty_client(parts: Parts, name: str) -> Parts:
+    """A client without samples would train on nothing and weigh zero: refuse the split."""
+    empty = [client for client, part in enumerate(parts) if not part]
+    if empty:
+        raise UsageError(
+            f"$.federated.partition: {name} leaves {len(empty)} of {len(parts)} clients without "
+            f"training samples (client {empty[0]} first); lower federated.clients or use iid"
+        )
+    return parts
 
 
 def partition_stats(parts: Parts, targets: torch.Tensor, num_classes: int) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch.utils.data import TensorDataset
 
+from fltkc.contract.catalog import SYNTHETIC_TEST, SYNTHETIC_TRAIN
 from trainer.data.common import INPUT_SHAPES, NUM_CLASSES, Labelled
 
-DEFAULT_TRAIN_SAMPLES = 512
-DEFAULT_TEST_SAMPLES = 128
+DEFAULT_TRAIN_SAMPLES, DEFAULT_TEST_SAMPLES = SYNTHETIC_TRAIN, SYNTHETIC_TEST
 SYNTHETIC_USERS = 16  # reddit: samples are spread over this many fake LEAF users
 NOISE = 0.5
 

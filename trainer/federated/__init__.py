@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch.utils.data import DataLoader
 
-from trainer.data import NUM_CLASSES, DataError, load_dataset, partition_dataset, partition_stats
+from trainer.data import NUM_CLASSES, load_dataset, partition_dataset, partition_stats
 from trainer.data.partition_skew import held_out
 from trainer.federated.aggregate import Layout
 from trainer.federated.client import Executor, serve
@@ -12,7 +12,7 @@ from trainer.federated.comm import ClientComm, ServerComm
 from trainer.federated.server import LocalPool, Pool, RemotePool, Server
 from trainer.federated.strategies import build_strategy
 from trainer.models import build_model
-from trainer.runtime import Job, Reporter, read_checkpoint
+from trainer.runtime import Job, Reporter, shared_checkpoint
 from trainer.seeding import derive_seed
 
 
@@ -22,10 +22,7 @@ def run_federated(job: Job) -> None:
     fed = cfg.federated
     assert fed is not None
     train_set = load_dataset(cfg.dataset, env.data_dir, True, cfg.seed)
-    try:
-        parts = partition_dataset(train_set, fed.clients, fed.partition, cfg.seed)
-    except ValueError as exc:  # the data cannot be split as asked (e.g. too few samples)
-        raise DataError(str(exc)) from None
+    parts = partition_dataset(train_set, fed.clients, fed.partition, cfg.seed)
     train_parts, held = parts, None
     if fed.held_out_fraction is not None:
         seed = derive_seed(cfg.seed, "held-out")
@@ -34,12 +31,13 @@ def run_federated(job: Job) -> None:
     if not env.is_main:
         executor = Executor(job, train_set, train_parts, strategy.proximal_mu, held)
         size = Layout.of(build_model(cfg.model)).size
+        shared_checkpoint(job, share=False)  # only to learn whether the server could resume
         serve(job, executor, ClientComm(fed.clients_per_round, size))
         return
     test_set = load_dataset(cfg.dataset, env.data_dir, False, cfg.seed)
     test_loader = DataLoader(test_set, batch_size=cfg.test_batch_size)
     server = Server(job, strategy, test_loader, [len(p) for p in train_parts])
-    ckpt = read_checkpoint(job)
+    ckpt = shared_checkpoint(job, share=False)
     if ckpt is not None:
         server.restore(ckpt)
     reporter = Reporter(job, ckpt)

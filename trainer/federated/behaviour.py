@@ -52,7 +52,7 @@ class Behaviour:
             deadline=cfg.get("deadlineSeconds"),
             min_responses=int(cfg["minResponses"]),
             on_too_few=str(cfg["onTooFew"]),
-            max_attempts=int(cfg["maxAttempts"]),
+            max_attempts=int(cfg.get("maxAttempts", 1)),  # skip: one attempt
             over_selection=float(cfg["overSelection"]),
         )
 

@@ -2,9 +2,10 @@
 
 Fields: round (1-based, as metrics.jsonl's step), attempt, client, status (aggregated, late,
 dropped, or selected: in time but its attempt had too few updates), samples, slowdown,
-simSeconds (until it reported, or failed), simComputeSeconds, simCommSeconds, bytes (simulated:
-the model down, and up unless it dropped); for trained clients also computeSeconds (measured),
-trainLoss, and loss and accuracy on its held-out split (federated.clientEvaluation), else null.
+simulatedSeconds (until it reported, or failed), simulatedComputeSeconds,
+simulatedCommSeconds, bytes (simulated: the model down, and up unless it dropped); for trained
+clients also computeSeconds (measured), trainLoss, and loss and accuracy on its held-out split
+(federated.clientEvaluation), else null.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def client_records(
                     "status": c.status,
                     "samples": c.samples,
                     "slowdown": c.slowdown,
-                    "simSeconds": c.seconds,
-                    "simComputeSeconds": c.compute,
-                    "simCommSeconds": c.comm,
+                    "simulatedSeconds": c.seconds,
+                    "simulatedComputeSeconds": c.compute,
+                    "simulatedCommSeconds": c.comm,
                     "bytes": c.wire_bytes,
                     "computeSeconds": None if r is None else r.seconds,
                     "trainLoss": None if r is None else r.loss_sum / max(r.count, 1),

@@ -1,4 +1,4 @@
-"""The model registry: one factory per name of the trainer config's model.name enum."""
+"""The model registry: one factory per model of the catalog (fltkc.contract.catalog.MODELS)."""
 
 from __future__ import annotations
 
@@ -20,17 +20,6 @@ MODELS: dict[str, Callable[[], nn.Module]] = {
     "cifar100-resnet": lambda: CifarResNet18(num_classes=100),
     "cifar100-vgg": VGG16BN,
     "reddit-lstm": RedditLSTM,
-}
-
-DATASET_OF_MODEL: dict[str, str] = {
-    "mnist-cnn": "mnist",
-    "fashion-mnist-cnn": "fashion-mnist",
-    "fashion-mnist-resnet": "fashion-mnist",
-    "cifar10-cnn": "cifar10",
-    "cifar10-resnet": "cifar10",
-    "cifar100-resnet": "cifar100",
-    "cifar100-vgg": "cifar100",
-    "reddit-lstm": "reddit",
 }
 
 

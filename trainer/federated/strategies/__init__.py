@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fltkc.contract import catalog
 from trainer.federated.strategies.base import Strategy
 from trainer.federated.strategies.fedadagrad import FedAdagrad
 from trainer.federated.strategies.fedadam import FedAdam
@@ -13,7 +14,7 @@ from trainer.federated.strategies.fedmedian import FedMedian
 from trainer.federated.strategies.fedprox import FedProx
 from trainer.federated.strategies.fedtrimmedavg import FedTrimmedAvg
 from trainer.federated.strategies.fedyogi import FedYogi
-from trainer.optim import lookup
+from trainer.optim import lookup, with_defaults
 
 STRATEGIES: dict[str, Callable[[Mapping[str, Any]], Strategy]] = {
     "fedavg": FedAvg,
@@ -27,7 +28,7 @@ STRATEGIES: dict[str, Callable[[Mapping[str, Any]], Strategy]] = {
 
 
 def build_strategy(cfg: Mapping[str, Any]) -> Strategy:
-    return lookup(STRATEGIES, cfg["name"], "strategy")(cfg)
+    return lookup(STRATEGIES, cfg["name"], "strategy")(with_defaults(cfg, catalog.STRATEGIES))
 
 
 __all__ = ["STRATEGIES", "Strategy", "build_strategy"]
