@@ -141,6 +141,17 @@ def schema() -> None:
     typer.echo(json.dumps(load_schema(EXPERIMENT_SCHEMA), indent=2))
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def cluster(ctx: typer.Context) -> None:
+    """A local control plane with the real controllers: build | up | down | status (-h)."""
+    from fltkc.cluster.cli import main
+
+    raise typer.Exit(main(ctx.args or ["-h"], prog="fltkc cluster"))
+
+
 def _register_run_commands() -> None:
     from fltkc.local.cli import run_command
     from fltkc.results.cli import results_command

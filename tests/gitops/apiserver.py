@@ -1,9 +1,9 @@
 """A real kube-apiserver (plus etcd) on loopback for tests, with static tokens and RBAC.
 
 No controllers run: objects are stored, validated, admitted (RBAC, Pod Security warnings) and
-served, which is what the release and the manifests need. Binaries: `kube-apiserver` (see
-tests/gitops/build-kube-apiserver.sh) and `etcd` (Debian's etcd-server), on PATH or in ~/go/bin;
-without them these tests skip, also in CI (see README, "Development").
+served, which is what the release and the manifests need. The binaries are the control plane's
+(`python -m fltkc.cluster build`, which the README's test command runs): without them these
+tests skip locally and fail in CI. tests/cluster runs the same binaries with the controllers.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from k8s_tools import unavailable
 
 ADMIN_TOKEN = "admin-token"
-BUILD_HINT = "build it with tests/gitops/build-kube-apiserver.sh; etcd: apt-get install etcd-server"
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,19 @@ class ApiServer:
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path.home() / "go" / "bin"))
-    if found is None:
-        # Opt-in even under CI: building kube-apiserver takes minutes and etcd needs apt, which
-        # the README's test command does not assume. Everything else runs without them.
-        pytest.skip(f"{name} is not installed; {BUILD_HINT}")
-    return found
+    """kubectl from PATH; etcd and kube-apiserver from the control plane's binary cache."""
+    if name == "kubectl":
+        found = shutil.which(name)
+        if found is None:
+            unavailable("kubectl is not on PATH")
+        return str(found)
+    from fltkc.cluster.build import BuildError, binary
+
+    try:
+        return str(binary(name))
+    except BuildError as exc:
+        unavailable(str(exc))
+        raise
 
 
 def _port() -> int:

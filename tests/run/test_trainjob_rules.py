@@ -64,10 +64,10 @@ def test_failure_policy_exit_codes_and_per_job_budgets(tmp_path: Path) -> None:
 
 
 def test_usage_exit_is_never_retried_but_a_lost_peer_is(tmp_path: Path) -> None:
-    """OnFailure task (quickstart): the runtime fails the Job on exit 2 only."""
+    """The default ExitCode policy (quickstart): the runtime fails the Job on 1-127 only."""
     run = _run("quickstart", tmp_path)
     master = run.replicas[0]
-    assert master.spec.fail_codes == (contract.EXIT_USAGE,)
+    assert master.spec.fail_codes == tuple(range(1, 128))
     assert not run._may_restart(master, contract.EXIT_USAGE)
+    assert not run._may_restart(master, 1)
     assert run._may_restart(master, contract.EXIT_PEER_LOST)
-    assert run._may_restart(master, 1)

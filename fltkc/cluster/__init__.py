@@ -1,0 +1,1 @@
+"""A real Kubernetes control plane with the Kubeflow operators, Kueue and kwok nodes, locally."""
