@@ -261,7 +261,7 @@ def _config_problems(config: dict[str, Any]) -> list[str]:
         for e in _trainer_validator().iter_errors(sample)
     ]
     if not problems:  # the catalog's rules read a schema-valid config
-        problems = [f"{'.'.join(p)}: {m}" for p, m in config_issues(config)]
+        problems = [f"{'.'.join(map(str, p))}: {m}" for p, m in config_issues(config)]
     return sorted(problems)
 
 

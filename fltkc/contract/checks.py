@@ -72,7 +72,9 @@ def _data_issues(config: Mapping[str, Any]) -> list[Issue]:
     return issues
 
 
-def _param_issues(path: Where, block: Mapping[str, Any], choices: Mapping[str, Any]) -> list[Issue]:
+def _param_issues(
+    path: tuple[str, ...], block: Mapping[str, Any], choices: Mapping[str, Any]
+) -> list[Issue]:
     name = block["name"]
     issues: list[Issue] = []
     for key in block:
