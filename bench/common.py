@@ -47,15 +47,22 @@ def add_spec_args(parser: argparse.ArgumentParser) -> None:
     base = Spec()
     parser.add_argument("--rounds", type=int, default=base.rounds)
     parser.add_argument("--clients-per-round", type=int, default=base.per_round)
+    parser.add_argument("--clients", type=int, default=base.clients)
     parser.add_argument("--seed", type=int, default=base.seed)
 
 
 def spec_from(args: argparse.Namespace) -> Spec:
-    return replace(Spec(), rounds=args.rounds, per_round=args.clients_per_round, seed=args.seed)
+    return replace(
+        Spec(),
+        rounds=args.rounds,
+        per_round=args.clients_per_round,
+        clients=args.clients,
+        seed=args.seed,
+    )
 
 
 def load_split(spec: Spec) -> tuple[Any, Any, list[list[int]]]:
-    """Train set, test set and the 100 client index lists, exactly as the trainer makes them."""
+    """Train set, test set and the clients' index lists, exactly as the trainer makes them."""
     from trainer.data import load_dataset, partition_dataset
 
     train = load_dataset(spec.dataset, ROOT, True, spec.seed)

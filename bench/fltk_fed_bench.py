@@ -110,7 +110,19 @@ def run(spec: Spec, world_size: int) -> dict[str, Any]:
         "wallSeconds": wall,
         "roundSeconds": [r["seconds"] for r in records],
         "accuracy": [r["accuracy"] for r in records],
+        "bytes": [r["bytes"] for r in records],
+        "bytesIn": [r["bytesIn"] for r in records],
+        "vectorsIn": [r["vectorsIn"] for r in records],
+        "vectorBytes": 4 * model_size(),
     }
+
+
+def model_size() -> int:
+    """Elements of the model's flat vector: what one float32 model vector holds."""
+    from trainer.federated.aggregate import Layout
+    from trainer.models import build_model
+
+    return Layout.of(build_model("mnist-cnn")).size
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import report
 import suites
 from common import FLOWER_VENV, ROOT
 
-PARTS = ("compile", "jsonnet", "ddp", "federated", "scaling")
+PARTS = ("compile", "jsonnet", "ddp", "federated", "scaling", "flops", "startup")
 DOC = ROOT / "docs" / "benchmarks.md"
 IMG = ROOT / "docs" / "img"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -62,6 +62,8 @@ def run_parts(parts: list[str], plan: suites.Plan) -> dict[str, Any]:
         "ddp": suites.run_ddp,
         "federated": suites.run_federated,
         "scaling": suites.run_scaling,
+        "flops": suites.run_flops,
+        "startup": suites.run_startup,
     }
     raw: dict[str, Any] = {}
     for part in parts:
@@ -86,6 +88,10 @@ def figures(raw: dict[str, Any]) -> list[report.Figure]:
         out += report.federated_figures(raw["federated"])
     if "scaling" in raw:
         out += report.scaling_figures(raw["scaling"])
+    if "flops" in raw:
+        out += report.flops_figures(raw["flops"])
+    if "startup" in raw:
+        out += report.startup_figures(raw["startup"])
     return out
 
 
@@ -103,6 +109,15 @@ def draw(raw: dict[str, Any]) -> list[Path]:
         made.append(IMG / "compile-time.png")
         plots.compile_times(raw["compile"], raw.get("jsonnet"), made[-1])
     return made
+
+
+def model_table(raw: dict[str, Any]) -> str:
+    """The cluster model from this run's 1-thread figures and the model vector's bytes."""
+    fltk = [r for r in raw.get("scaling", []) + raw.get("federated", []) if r["kind"] == "fltk"]
+    if "flops" not in raw or not fltk:
+        return ""
+    model = report.cluster_model(raw["flops"], fltk[0]["vectorBytes"])
+    return f"Round time on a cluster, modelled from this run (see the text):\n\n{model}"
 
 
 def write_docs(table: str, info: dict[str, Any], command: str) -> None:
@@ -149,7 +164,8 @@ def main() -> None:
         command = "python bench/run.py" + "".join(f" {a}" for a in sys.argv[1:])
         (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(result, indent=1) + "\n")
         draw(raw)
-        write_docs(report.markdown_table(figs), info, command)
+        tables = [report.markdown_table(figs), model_table(raw)]
+        write_docs("\n\n".join(t for t in tables if t), info, command)
 
 
 if __name__ == "__main__":

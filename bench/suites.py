@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from common import FLOWER_VENV, ROOT, last_json
+from common import FLOWER_VENV, ROOT, Spec, last_json
 
 BENCH = ROOT / "bench"
 
@@ -30,16 +30,17 @@ class Plan:
     fed_repeats: int = 2
     scaling_rounds: int = 3
     # (kind, workers, clients per round); Flower with one actor is the slowest run of all,
-    # so it stands only at the two ends of the clients axis.
+    # so it stands only at 10 and 100 clients per round. 200 per round needs 200 clients.
     scaling: tuple[tuple[str, int, int], ...] = tuple(
         (kind, workers, per_round)
-        for per_round in (10, 50, 100)
+        for per_round in (10, 50, 100, 200)
         for kind, workers in FIVE
-        if (kind, workers) != ("flower", 1) or per_round != 50
+        if (kind, workers) != ("flower", 1) or per_round in (10, 100)
     )
     ddp_repeats: int = 2
     # Its federated part (synthetic data) is covered by ours here, so keep it minimal.
     ddp_args: tuple[str, ...] = ("--rounds", "2", "--samples", "1000")
+    flops_rounds: int = 3
 
 
 QUICK = Plan(
@@ -52,6 +53,7 @@ QUICK = Plan(
     scaling=tuple((kind, workers, 10) for kind, workers in FIVE),
     ddp_repeats=1,
     ddp_args=("--steps", "5", "--repeats", "1", "--rounds", "2", "--samples", "1000"),
+    flops_rounds=1,
 )
 
 
@@ -64,9 +66,11 @@ def flower_python() -> str:
     return str(python)
 
 
-def script(name: str, *args: str, python: str | None = None) -> tuple[str, float]:
+def script(
+    name: str, *args: str, python: str | None = None, env: dict[str, str] | None = None
+) -> tuple[str, float]:
     """Run bench/<name>: its stdout and wall seconds; its stderr is shown only if it fails."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     argv = [python or sys.executable, str(BENCH / name), *args]
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -131,10 +135,15 @@ def run_ddp(plan: Plan) -> list[dict[str, float]]:
 
 
 def contender(kind: str, rounds: int, per_round: int, workers: int) -> dict[str, Any]:
-    """One run of one federated contender; `workers` = executor processes or Ray actors."""
+    """One run of one federated contender; `workers` = executor processes or Ray actors.
+    Clients are the experiment's 100, or as many as take part in a round when more do."""
+    clients = max(Spec().clients, per_round)
     common = ["--rounds", str(rounds), "--clients-per-round", str(per_round)]
+    common += ["--clients", str(clients)]
     if kind == "floor":
         stdout, wall = script("floor_bench.py", *common)
+    elif kind == "floor-spin":
+        stdout, wall = script("floor_bench.py", *common, env=SPIN)
     elif kind == "flower":
         args = [*common, "--actors", str(workers)]
         stdout, wall = script("flower_bench.py", *args, python=flower_python())
@@ -143,12 +152,22 @@ def contender(kind: str, rounds: int, per_round: int, workers: int) -> dict[str,
     result = last_json(stdout)
     # Ours reports the wall of the trainer processes alone, not of the script that starts them.
     result.setdefault("wallSeconds", wall)
-    result.update(kind=kind, workers=workers, perRound=per_round, rounds=rounds)
+    result.update(kind=kind, workers=workers, perRound=per_round, rounds=rounds, clients=clients)
     return result
 
 
-# (kind, workers): the floor is one process; fltk with 0 workers is WORLD_SIZE=1.
-FED_CONTENDERS = (("floor", 1), ("flower", 2), ("fltk", 0), ("fltk", 1), ("fltk", 2))
+# (kind, workers): the floor is one process; fltk with 0 workers is WORLD_SIZE=1. The
+# trainer sets OpenMP's spin count (trainer/__main__.py); "floor-spin" is the floor with the
+# same setting, so the table shows what that setting alone is worth on this machine.
+FED_CONTENDERS = (
+    ("floor", 1),
+    ("floor-spin", 1),
+    ("flower", 2),
+    ("fltk", 0),
+    ("fltk", 1),
+    ("fltk", 2),
+)
+SPIN = {"GOMP_SPINCOUNT": "10000"}
 
 
 def run_federated(plan: Plan) -> list[dict[str, Any]]:
@@ -169,6 +188,16 @@ def run_scaling(plan: Plan) -> list[dict[str, Any]]:
         log(f"scaling: {kind} workers={workers} clients/round={per_round}")
         runs.append(contender(kind, plan.scaling_rounds, per_round, workers))
     return runs
+
+
+def run_flops(plan: Plan) -> dict[str, Any]:
+    log(f"flops: client training and evaluation against a matmul, {plan.flops_rounds} rounds")
+    return last_json(script("flops_bench.py", "--rounds", str(plan.flops_rounds))[0])
+
+
+def run_startup(plan: Plan) -> dict[str, Any]:
+    log("startup: a pod's timeline to its first round, 1 process and 3 ranks")
+    return last_json(script("startup_bench.py")[0])
 
 
 def setup_flower_venv() -> None:

@@ -14,6 +14,12 @@ from trainer.errors import PeerLost, UsageError, report
 if TYPE_CHECKING:
     from trainer.provenance import RankRecord
 
+# OpenMP (libgomp, torch's on Linux) lets a thread spin ~300,000 times after each parallel
+# region before it sleeps. On a node shared with other pods, one preempted thread then stalls
+# its team: 2-thread training ran 3-5x slower than at this setting, which costs nothing on an
+# idle node (docs/benchmarks.md). Read when torch loads, which it has not yet here.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
 
 def _modes() -> dict[str, Callable[..., None]]:
     from trainer.ddp import run_distributed
@@ -42,11 +48,11 @@ def main() -> int:
         joined = rendezvous.abandon()
         _fail(f"error: {exc}", UsageError.exit_code, record)
         if joined:  # every rank is leaving: tearing down what they shared blocks, as below
-            _leave_now(UsageError.exit_code)
+            leave_process(UsageError.exit_code)
         return UsageError.exit_code
     except PeerLost as exc:
         _fail(f"peer lost: {exc}", PeerLost.exit_code, record)
-        _leave_now(PeerLost.exit_code)
+        leave_process(PeerLost.exit_code)
     except BaseException:
         if record is not None:
             record.ended(1)  # a crash (or Ctrl-C) still ends this attempt in the record
@@ -63,13 +69,14 @@ def _fail(message: str, code: int, record: RankRecord | None) -> int:
     return code
 
 
-def _leave_now(code: int) -> NoReturn:
-    """Tearing down a process group whose peer vanished blocks for seconds in torch's
-    destructors, and a busy node takes seconds more to unload torch; the trainer has nothing
-    left to flush, so leave at once."""
+def leave_process(code: int) -> NoReturn:
+    """Exit without the interpreter's teardown: once torch is imported, freeing its modules
+    and objects costs a pod about a second of CPU (and a process group whose peer vanished
+    blocks for seconds in torch's destructors); by now every file is closed."""
     sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    leave_process(main())

@@ -31,6 +31,9 @@ class StepRecord:
     sim_time: float | None = None  # federated: simulated seconds since the run began
     attempts: int | None = None  # federated: selections the round took (onTooFew repeat)
     skipped: bool | None = None  # federated: too few updates, the global model was kept
+    # Federated rounds: what reached the server, in bytes and in model-sized vectors.
+    bytes_in: int | None = None
+    vectors_in: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,6 +56,10 @@ class StepRecord:
                 "attempts": self.attempts,
                 "skipped": self.skipped,
             }
+        if self.bytes_in is not None:
+            out["bytesIn"] = self.bytes_in
+        if self.vectors_in is not None:
+            out["vectorsIn"] = self.vectors_in
         return out
 
 

@@ -14,7 +14,7 @@ import torch.distributed as dist
 from fltkc import contract
 from fltkc.contract.env import TrainerEnv
 from trainer import rendezvous
-from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.checkpoint import CheckpointWriter, load_checkpoint
 from trainer.config import TrainerConfig
 from trainer.errors import UsageError
 from trainer.metrics import Progress, RunLog, StepRecord, result_json
@@ -90,6 +90,7 @@ class Reporter:
         if checkpoint is not None:
             self.progress.load_state_dict(checkpoint["progress"])
         self.log = RunLog(job.env.log_dir, self.progress.step, hparams(job.config.raw))
+        self.saver = CheckpointWriter()
 
     def step_done(
         self,
@@ -98,6 +99,9 @@ class Reporter:
         clients: list[dict[str, Any]] | None = None,
     ) -> None:
         """Log a finished step (and its per-client records), then checkpoint when due."""
+        # The previous checkpoint is on disk before this step's line is logged, so a resumed
+        # run redoes at most the logged step, as when checkpoints were written in line.
+        self.saver.wait()
         self.progress.update(record)
         if clients is not None:
             self.log.record_clients(record.step, clients)
@@ -106,9 +110,10 @@ class Reporter:
         due = record.step % cfg.checkpoint_every == 0 or record.step == cfg.steps
         if cfg.checkpoint_enabled and due:
             states = {**states, "progress": self.progress.state_dict()}
-            save_checkpoint(self.job.checkpoint_path, record.step, cfg.fingerprint, states)
+            self.saver.save(self.job.checkpoint_path, record.step, cfg.fingerprint, states)
 
     def finish(self) -> None:
+        self.saver.wait()
         cfg, env = self.job.config, self.job.env
         self.log.write_result(result_json(env.job_name, cfg.mode, cfg.seed, self.progress))
         self.log.close()

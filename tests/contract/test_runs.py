@@ -85,9 +85,10 @@ def _client_drift(run_job: RunJob, mu: float, global_vector: torch.Tensor) -> fl
     assert cfg.federated is not None
     train_set = load_dataset(cfg.dataset, run_job.env.data_dir, True, cfg.seed)
     parts = partition_dataset(train_set, cfg.federated.clients, cfg.federated.partition, cfg.seed)
-    executor = Executor(run_job, train_set, parts, mu)
-    result = executor.train(0, Order(round=0, lr=0.05, clients=(0,)), global_vector)
-    return float((result.vector - global_vector).norm())
+    strategy = build_strategy({"name": "fedprox", "mu": mu})
+    executor = Executor(run_job, train_set, parts, strategy)
+    executor.train(0, Order(round=0, lr=0.05, clients=(0,)), global_vector)
+    return float((flatten(executor.model) - global_vector).norm())  # the model holds client 0
 
 
 def test_fedprox_keeps_clients_near_the_global_model(tmp_path: Path) -> None:

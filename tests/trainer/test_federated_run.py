@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import trainer_helpers as h
 
+from trainer.federated.comm import RECORD_WIDTH, host_of
+
 pytestmark = pytest.mark.slow
 
 ROUNDS = 5
@@ -35,20 +37,30 @@ CONFIG = h.config(
 )
 
 
+# The median rules see every client's vector: executors send them one by one.
+MEDIAN = {**CONFIG, "federated": {**FED, "strategy": {"name": "fedmedian"}}}
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[h.Job, h.Job]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[h.Job, h.Job, h.Job]:
     """The job run uninterrupted in one process (WORLD_SIZE=1: server and clients in one),
-    and beside it the same job with another seed."""
+    beside it the same job with another seed, and with the median strategy."""
     job = h.new_job(tmp_path_factory.mktemp("reference"), CONFIG)
     other = h.new_job(tmp_path_factory.mktemp("other-seed"), {**CONFIG, "seed": h.SEED + 1})
-    for code, out in h.finish([job.start(0, 1), other.start(0, 1)]):
+    median = h.new_job(tmp_path_factory.mktemp("median"), MEDIAN)
+    for code, out in h.finish([job.start(0, 1), other.start(0, 1), median.start(0, 1)]):
         assert code == 0, out
-    return job, other
+    return job, other, median
 
 
 @pytest.fixture(scope="module")
-def reference(runs: tuple[h.Job, h.Job]) -> h.Job:
+def reference(runs: tuple[h.Job, h.Job, h.Job]) -> h.Job:
     return runs[0]
+
+
+@pytest.fixture(scope="module")
+def median(runs: tuple[h.Job, h.Job, h.Job]) -> h.Job:
+    return runs[2]
 
 
 def test_one_process_writes_every_output(reference: h.Job) -> None:
@@ -61,8 +73,10 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
     assert [m["lr"] for m in metrics] == pytest.approx([0.05 * 0.9**r for r in range(ROUNDS)])
     assert set(metrics[0]) == {
         "kind", "step", "loss", "accuracy", "trainLoss", "seconds", "bytes", "lr", "clients",
-        "time", "simulatedSeconds", "simulatedTime", "attempts", "skipped",
+        "time", "simulatedSeconds", "simulatedTime", "attempts", "skipped", "bytesIn",
+        "vectorsIn",
     }  # fmt: skip
+    assert all(m["bytesIn"] == 0 and m["vectorsIn"] == 0 for m in metrics)
     # No client behaviour: nobody is late, the simulated clock runs 5 ms a sample.
     assert all(m["attempts"] == 1 and not m["skipped"] for m in metrics)
     sim = [m["simulatedTime"] for m in metrics]
@@ -97,24 +111,43 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
     }
 
 
-def _expected_bytes(job: h.Job, world_size: int) -> int:
-    vector = sum(t.numel() for t in job.weights().values()) * 4  # float32 on the wire
-    order = (3 + FED["clientsPerRound"]) * 8
-    per_update = 8 * 8 + vector  # the header: 8 float64
-    return (order + vector) * (world_size - 1) + per_update * FED["clientsPerRound"]
+def _traffic(job: h.Job, world_size: int, clients: list[int], reduce: bool) -> tuple[int, int, int]:
+    """(bytes, bytes in, vectors in) of a round: the order and the global vector out to each
+    executor; from each executor hosting clients, a record per client and its partial sum
+    (float64, with the samples) under a mean strategy, else every client's vector."""
+    size = sum(t.numel() for t in job.weights().values())
+    sent = ((3 + FED["clientsPerRound"]) * 8 + size * 4) * (world_size - 1)
+    vectors = len({host_of(c, world_size) for c in clients}) if reduce else len(clients)
+    received = len(clients) * RECORD_WIDTH * 8 + vectors * ((size + 1) * 8 if reduce else size * 4)
+    return sent + received, received, vectors
 
 
-def test_three_ranks_train_exactly_like_one(reference: h.Job, tmp_path: Path) -> None:
-    """Clients are seeded by (seed, round, client), not by the rank that hosts them."""
-    job = h.new_job(tmp_path, CONFIG)
-    results = h.run(job, 3)
-    assert [code for code, _ in results] == [0, 0, 0], results
+def _same_run(job: h.Job, reference: h.Job, reduce: bool) -> None:
     assert h.same_weights(job.weights(), reference.weights())
     metrics, ref = job.metrics(), reference.metrics()
     assert [m["clients"] for m in metrics] == [m["clients"] for m in ref]
     assert [m["accuracy"] for m in metrics] == [m["accuracy"] for m in ref]
-    assert {m["bytes"] for m in metrics} == {_expected_bytes(job, 3)}
-    assert job.result()["bytes"] == ROUNDS * _expected_bytes(job, 3)
+    traffic = [_traffic(job, 3, m["clients"], reduce) for m in metrics]
+    assert [(m["bytes"], m["bytesIn"], m["vectorsIn"]) for m in metrics] == traffic
+    assert job.result()["bytes"] == sum(t[0] for t in traffic)
+
+
+def test_three_ranks_train_exactly_like_one(reference: h.Job, tmp_path: Path) -> None:
+    """Clients are seeded by (seed, round, client), not by the rank that hosts them, and the
+    executors' partial sums add up to one process's sum."""
+    job = h.new_job(tmp_path, CONFIG)
+    results = h.run(job, 3)
+    assert [code for code, _ in results] == [0, 0, 0], results
+    _same_run(job, reference, reduce=True)
+    assert {m["vectorsIn"] for m in job.metrics()} <= {1, 2}  # one per executor, not per client
+
+
+def test_median_gets_every_clients_vector(median: h.Job, tmp_path: Path) -> None:
+    job = h.new_job(tmp_path, MEDIAN)
+    results = h.run(job, 3)
+    assert [code for code, _ in results] == [0, 0, 0], results
+    _same_run(job, median, reduce=False)
+    assert {m["vectorsIn"] for m in job.metrics()} == {FED["clientsPerRound"]}
 
 
 def test_killed_server_resumes_from_its_checkpoint(reference: h.Job, tmp_path: Path) -> None:
@@ -138,7 +171,7 @@ def test_killed_server_resumes_from_its_checkpoint(reference: h.Job, tmp_path: P
     assert h.same_weights(job.weights(), reference.weights())
 
 
-def test_another_seed_gives_other_weights(runs: tuple[h.Job, h.Job]) -> None:
-    reference, other = runs
+def test_another_seed_gives_other_weights(runs: tuple[h.Job, h.Job, h.Job]) -> None:
+    reference, other, _ = runs
     assert other.result()["seed"] == h.SEED + 1
     assert not h.same_weights(other.weights(), reference.weights())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from trainer.federated.client import Executor
 from trainer.federated.comm import Order
 from trainer.federated.server import LocalPool, Server, sample_clients
 from trainer.federated.strategies import build_strategy
-from trainer.metrics import Progress
+from trainer.metrics import Progress, StepRecord
 from trainer.models import build_model
 from trainer.optim import LrSchedule
 from trainer.runtime import Job
@@ -61,7 +60,7 @@ def old_loop(job: Job) -> torch.Tensor:
     cfg = job.config
     data, parts = parts_of(job)
     strategy = build_strategy(FED["strategy"])
-    executor = Executor(job, data, parts, strategy.proximal_mu)
+    executor = Executor(job, data, parts, strategy)
     job.reseed("init")
     model = build_model(cfg.model)
     layout, vector = Layout.of(model), flatten(model)
@@ -69,10 +68,11 @@ def old_loop(job: Job) -> torch.Tensor:
     for round_ in range(ROUNDS):
         clients = sample_clients(cfg.seed, round_, FED["clients"], FED["clientsPerRound"])
         order = Order(round_, schedule.lr, clients)
-        results = [executor.train(c, order, vector) for c in clients]
-        vector = aggregate(
-            strategy, layout, vector, [r.vector for r in results], [r.samples for r in results]
-        )
+        vectors, samples = [], []
+        for c in clients:
+            samples.append(executor.train(c, order, vector).samples)
+            vectors.append(flatten(executor.model))
+        vector = aggregate(strategy, layout, vector, vectors, samples)
         schedule.step()
     return vector
 
@@ -81,17 +81,31 @@ def new_loop(job: Job) -> tuple[torch.Tensor, list[Any], list[list[dict[str, Any
     cfg = job.config
     data, parts = parts_of(job)
     strategy = build_strategy(FED["strategy"])
-    pool = LocalPool(Executor(job, data, parts, strategy.proximal_mu))
+    pool = LocalPool(Executor(job, data, parts, strategy))
     test = DataLoader(load_dataset(cfg.dataset, job.env.data_dir, False, cfg.seed), 64)
     server = Server(job, strategy, test, [len(p) for p in parts])
-    reporter = SimpleNamespace(progress=Progress())
-    records, clients = [], []
-    for round_ in range(ROUNDS):
-        record, per_client = server.round(round_, pool, reporter)  # type: ignore[arg-type]
-        reporter.progress.update(record)
-        records.append(record)
-        clients.append(per_client)
-    return server.vector, records, clients
+    reporter = Recorder()
+    server.run(pool, reporter, 0)  # type: ignore[arg-type]
+    return server.vector, reporter.records, reporter.clients
+
+
+class Recorder:
+    """The Reporter's part the server uses, keeping what it is handed."""
+
+    def __init__(self) -> None:
+        self.progress = Progress()
+        self.records: list[StepRecord] = []
+        self.clients: list[list[dict[str, Any]]] = []
+
+    def step_done(
+        self, record: StepRecord, states: dict[str, Any], clients: list[dict[str, Any]]
+    ) -> None:
+        self.progress.update(record)
+        self.records.append(record)
+        self.clients.append(clients)
+
+    def finish(self) -> None:
+        """Nothing to write."""
 
 
 @pytest.mark.parametrize(

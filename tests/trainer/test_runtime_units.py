@@ -14,7 +14,7 @@ import trainer_helpers as h
 from torch import nn
 
 from fltkc.contract.env import read_env
-from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.checkpoint import CheckpointWriter, load_checkpoint, save_checkpoint
 from trainer.config import load_config
 from trainer.errors import UsageError
 from trainer.loops import evaluate
@@ -72,6 +72,22 @@ def test_progress_survives_a_checkpoint(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "absent.pt", "fp") is None
     with pytest.raises(UsageError, match="different trainer config"):
         load_checkpoint(tmp_path / "c.pt", "another")
+
+
+def test_background_checkpoints_hold_the_states_as_they_were_when_saved(tmp_path: Path) -> None:
+    writer = CheckpointWriter()
+    weights = torch.zeros(3)
+    writer.save(tmp_path / "c.pt", 1, "fp", {"model": {"w": weights}})
+    weights.add_(1.0)  # the next step changes the tensors at once
+    writer.save(tmp_path / "c.pt", 2, "fp", {"model": {"w": weights}})
+    weights.add_(1.0)
+    writer.wait()
+    ckpt = load_checkpoint(tmp_path / "c.pt", "fp")
+    assert ckpt is not None and ckpt["step"] == 2 and ckpt["model"]["w"].tolist() == [1.0] * 3
+    writer.save(tmp_path / "absent" / "c.pt", 3, "fp", {})
+    with pytest.raises(FileNotFoundError):
+        writer.wait()
+    writer.wait()  # the error is raised once
 
 
 def test_round_schedule_resumes_where_it_stopped() -> None:
@@ -143,3 +159,19 @@ def test_deterministic_mode_without_importing_inductor() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "False"]
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "10000"), ("300000", "300000")])
+def test_the_entry_point_sets_openmps_spin_before_torch_loads(
+    preset: str | None, expected: str
+) -> None:
+    code = (
+        "import os, sys, trainer.__main__; "
+        "assert 'torch' not in sys.modules; print(os.environ['GOMP_SPINCOUNT'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    if preset is not None:
+        env["GOMP_SPINCOUNT"] = preset
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

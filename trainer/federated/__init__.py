@@ -6,12 +6,10 @@ from torch.utils.data import DataLoader
 
 from trainer.data import NUM_CLASSES, load_dataset, partition_dataset, partition_stats
 from trainer.data.partition_skew import held_out
-from trainer.federated.aggregate import Layout
 from trainer.federated.client import Executor, serve
 from trainer.federated.comm import ClientComm, ServerComm
 from trainer.federated.server import LocalPool, Pool, RemotePool, Server
-from trainer.federated.strategies import build_strategy
-from trainer.models import build_model
+from trainer.federated.strategies import MeanStrategy, build_strategy
 from trainer.runtime import Job, Reporter, shared_checkpoint
 from trainer.seeding import derive_seed
 
@@ -29,10 +27,9 @@ def run_federated(job: Job) -> None:
         train_parts, held = held_out(parts, fed.held_out_fraction, seed)
     strategy = build_strategy(fed.strategy)
     if not env.is_main:
-        executor = Executor(job, train_set, train_parts, strategy.proximal_mu, held)
-        size = Layout.of(build_model(cfg.model)).size
+        executor = Executor(job, train_set, train_parts, strategy, held)
         shared_checkpoint(job, share=False)  # only to learn whether the server could resume
-        serve(job, executor, ClientComm(fed.clients_per_round, size))
+        serve(job, executor, ClientComm(fed.clients_per_round, executor.layout.size))
         return
     test_set = load_dataset(cfg.dataset, env.data_dir, False, cfg.seed)
     test_loader = DataLoader(test_set, batch_size=cfg.test_batch_size)
@@ -46,7 +43,9 @@ def run_federated(job: Job) -> None:
         reporter.log.write_partition(partition_stats(parts, train_set.targets, classes))
     pool: Pool
     if env.world_size == 1:
-        pool = LocalPool(Executor(job, train_set, train_parts, strategy.proximal_mu, held))
+        pool = LocalPool(Executor(job, train_set, train_parts, strategy, held))
     else:
-        pool = RemotePool(ServerComm(env.world_size, fed.clients_per_round, server.layout.size))
+        reduce = isinstance(strategy, MeanStrategy)
+        comm = ServerComm(env.world_size, fed.clients_per_round, server.layout, reduce)
+        pool = RemotePool(comm)
     server.run(pool, reporter, ckpt["step"] if ckpt else 0)

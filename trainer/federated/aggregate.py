@@ -1,5 +1,8 @@
 """A model as one flat vector (parameters, float buffers, counters) and the aggregation of many.
 
+Under a MeanStrategy each executor adds its clients into one `Partial` and the server adds the
+executors' partials (`combine`): one vector per executor crosses the wire, not one per client.
+
 Strategies combine the parameters. BatchNorm's running statistics are float buffers: they are
 not gradients, so no server optimizer applies to them; each strategy's `aggregate_buffers`
 combines them (a sample-weighted mean, the median rules use their own robust rule). Integer
@@ -8,13 +11,14 @@ every client started from the same global count and the largest one saw the most
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from trainer.federated.strategies.base import Strategy
+from trainer.federated.strategies.base import MeanStrategy, Strategy
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,11 @@ class Layout:
     @property
     def size(self) -> int:
         return self.params + self.floats + self.counts
+
+    @property
+    def means(self) -> int:
+        """Elements the mean strategies average: parameters and float buffers."""
+        return self.params + self.floats
 
     @classmethod
     def of(cls, model: nn.Module) -> Layout:
@@ -92,3 +101,57 @@ def aggregate(
     floats = strategy.aggregate_buffers(stacked[:, p:f], weights)
     counts = stacked[:, f:].amax(dim=0)
     return torch.cat([params.float(), floats.float(), counts.float()])
+
+
+class Partial:
+    """An executor's share of a round under a MeanStrategy, as one float64 vector of
+    layout.size + 1 elements: sum_k n_k x_k over the parameters and float buffers (added
+    client by client, as `weighted_mean` adds rows), the maximum of each counter, sum_k n_k."""
+
+    def __init__(self, layout: Layout, data: torch.Tensor | None = None) -> None:
+        self.layout = layout
+        if data is None:
+            data = torch.zeros(layout.size + 1, dtype=torch.float64)
+            data[layout.means : layout.size] = -math.inf
+        self.data = data
+
+    @property
+    def weight(self) -> float:
+        return float(self.data[-1])
+
+    @torch.no_grad()
+    def add(self, model: nn.Module, samples: int) -> None:
+        """Add a trained client straight from its tensors, with no flat float32 copy."""
+        offset = 0
+        for kind, _, tensor in _ordered(model):
+            n = tensor.numel()
+            flat, chunk = tensor.detach().reshape(-1).cpu(), self.data[offset : offset + n]
+            if kind == 2:
+                torch.maximum(chunk, flat.to(torch.float64), out=chunk)
+            else:
+                chunk.add_(flat, alpha=float(samples))
+            offset += n
+        self.data[-1] += samples
+
+
+def combine(
+    strategy: MeanStrategy, layout: Layout, global_vector: torch.Tensor, partials: Sequence[Partial]
+) -> torch.Tensor:
+    """The next global vector from the executors' partials, added in the order given.
+
+    A float32 value times a sample count is exact in float64, and so is a sum of them while a
+    coordinate's client values lie within about 2^29 / (total samples) of each other in
+    magnitude: then how the clients are split over executors does not change the result. Past
+    that, it may differ in the last bit of float32."""
+    sums = torch.zeros(layout.means, dtype=torch.float64)
+    counts = torch.full((layout.counts,), -math.inf, dtype=torch.float64)
+    weight = 0.0
+    for part in partials:
+        sums.add_(part.data[: layout.means])
+        torch.maximum(counts, part.data[layout.means : layout.size], out=counts)
+        weight += part.weight
+    if not partials or weight <= 0:
+        return global_vector.clone()
+    mean = sums / weight
+    params = strategy.step(global_vector[: layout.params], mean[: layout.params])
+    return torch.cat([params.float(), mean[layout.params :].float(), counts.float()])

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from trainer.federated.aggregate import flatten, load_vector
-from trainer.federated.comm import ClientComm, ClientResult, Order, host_of
+from trainer.federated.aggregate import Layout, Partial, flatten, load_vector
+from trainer.federated.comm import ClientComm, ClientRecord, Order, Share, hosted
+from trainer.federated.strategies import MeanStrategy, Strategy
 from trainer.loops import Penalty, evaluate, train_epoch
 from trainer.models import build_model
 from trainer.optim import build_loss, build_optimizer
@@ -31,36 +32,43 @@ def proximal_penalty(model: nn.Module, mu: float) -> Penalty:
 
 
 class Executor:
-    """Model, optimizer and loss are built once and reset per client: no per-client rebuild."""
+    """Model, optimizer and loss are built once and reset per client: no per-client rebuild.
+
+    Under a mean strategy the clients of a round are added into one Partial as they finish;
+    otherwise each client's trained vector is kept for the server."""
 
     def __init__(
         self,
         job: Job,
         train_set: Dataset[Any],
         parts: Sequence[Sequence[int]],
-        mu: float,
+        strategy: Strategy,
         held_out: Sequence[Sequence[int]] | None = None,
-    ):
+    ) -> None:
         self.job = job
         self.train_set = train_set
         self.parts = parts
-        self.mu = mu
         self.held_out = held_out
+        self.mu = strategy.proximal_mu
+        self.reduce = isinstance(strategy, MeanStrategy)
         self.model = build_model(job.config.model).to(job.device)
+        self.layout = Layout.of(self.model)
         self.optimizer = build_optimizer(self.model.parameters(), job.config.optimizer)
         self.loss_fn = build_loss(job.config.loss)
 
-    def train(self, client: int, order: Order, global_vector: torch.Tensor) -> ClientResult:
-        """E local epochs of `client` from the global model; the result depends only on the
-        seed, the round and the client, never on which rank hosts it."""
+    def train(self, client: int, order: Order, global_vector: torch.Tensor) -> ClientRecord:
+        """E local epochs of `client` from the global model, which the model then holds; the
+        result depends only on the seed, the round and the client, never on the host rank."""
         cfg = self.job.config
+        assert cfg.federated is not None
+        started = time.perf_counter()
         load_vector(self.model, global_vector.to(self.job.device))
         self.optimizer.state.clear()
         for group in self.optimizer.param_groups:
             group["lr"] = order.lr
         seed = derive_seed(cfg.seed, "client", order.round, client)
         seed_everything(seed)
-        loader = DataLoader(
+        batches = DataLoader(
             Subset(self.train_set, self.parts[client]),
             batch_size=cfg.batch_size,
             shuffle=True,
@@ -68,25 +76,33 @@ class Executor:
         )
         penalty = proximal_penalty(self.model, self.mu) if self.mu > 0 else None
         loss_sum, count = 0.0, 0
-        assert cfg.federated is not None
-        started = time.perf_counter()
         for _ in range(cfg.federated.local_epochs):
             epoch_loss, epoch_count = train_epoch(
-                self.model, loader, self.optimizer, self.loss_fn, self.job.device, penalty
+                self.model, batches, self.optimizer, self.loss_fn, self.job.device, penalty
             )
             loss_sum, count = loss_sum + epoch_loss, count + epoch_count
         seconds = time.perf_counter() - started
-        vector = flatten(self.model)
         held = self.held_out[client] if self.held_out is not None else []
-        sums = None
-        if held:
+        evaluated: tuple[float, int, int] = (0.0, 0, 0)
+        if held:  # evaluation leaves the trained weights as they are
             batches = DataLoader(Subset(self.train_set, held), batch_size=cfg.test_batch_size)
             sums = evaluate(self.model, batches, self.loss_fn, self.job.device)
+            evaluated = (sums.loss, sums.correct, sums.count)
         samples = len(self.parts[client])
-        return ClientResult(
-            client, samples, loss_sum, count, vector, seconds,
-            *((sums.loss, sums.correct, sums.count) if sums else (0.0, 0, 0)),
-        )  # fmt: skip
+        return ClientRecord(client, samples, loss_sum, count, seconds, *evaluated)
+
+    def run(self, order: Order, global_vector: torch.Tensor, clients: Sequence[int]) -> Share:
+        """Train `clients` in ascending order and hand in this executor's share of the round."""
+        partial = Partial(self.layout) if self.reduce else None
+        records, vectors = [], []
+        for client in sorted(clients):
+            record = self.train(client, order, global_vector)
+            records.append(record)
+            if partial is not None:
+                partial.add(self.model, record.samples)
+            else:
+                vectors.append(flatten(self.model))
+        return Share(tuple(records), partial, tuple(vectors))
 
 
 def serve(job: Job, executor: Executor, comm: ClientComm) -> None:
@@ -94,6 +110,6 @@ def serve(job: Job, executor: Executor, comm: ClientComm) -> None:
     rank, world_size = job.env.rank, job.env.world_size
     while (message := comm.next_order()) is not None:
         order, vector = message
-        for client in order.clients:
-            if host_of(client, world_size) == rank:
-                comm.send(executor.train(client, order, vector))
+        mine = hosted(order.clients, world_size).get(rank)
+        if mine:
+            comm.send(executor.run(order, vector, mine))

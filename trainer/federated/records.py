@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from trainer.federated.comm import ClientResult
+from trainer.federated.comm import ClientRecord
 from trainer.federated.rounds import RoundPlan
 
 
 def client_records(
-    step: int, plan: RoundPlan, results: Sequence[ClientResult]
+    step: int, plan: RoundPlan, results: Sequence[ClientRecord]
 ) -> list[dict[str, Any]]:
     trained = {r.client: r for r in results}
     out: list[dict[str, Any]] = []
@@ -39,7 +39,7 @@ def client_records(
                     "simulatedComputeSeconds": c.compute,
                     "simulatedCommSeconds": c.comm,
                     "bytes": c.wire_bytes,
-                    "computeSeconds": None if r is None else r.seconds,
+                    "computeSeconds": None if r is None else r.compute_seconds,
                     "trainLoss": None if r is None else r.loss_sum / max(r.count, 1),
                     "loss": r.eval_loss / r.eval_count if r and evaluated else None,
                     "accuracy": r.eval_correct / r.eval_count if r and evaluated else None,

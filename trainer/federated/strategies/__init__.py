@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fltkc.contract import catalog
-from trainer.federated.strategies.base import Strategy
+from trainer.federated.strategies.base import MeanStrategy, Strategy
 from trainer.federated.strategies.fedadagrad import FedAdagrad
 from trainer.federated.strategies.fedadam import FedAdam
 from trainer.federated.strategies.fedavg import FedAvg
@@ -31,4 +31,4 @@ def build_strategy(cfg: Mapping[str, Any]) -> Strategy:
     return lookup(STRATEGIES, cfg["name"], "strategy")(with_defaults(cfg, catalog.STRATEGIES))
 
 
-__all__ = ["STRATEGIES", "Strategy", "build_strategy"]
+__all__ = ["STRATEGIES", "MeanStrategy", "Strategy", "build_strategy"]

@@ -1,4 +1,4 @@
-"""The strategy interface and the sample-weighted mean most strategies start from."""
+"""The strategy interfaces: a rule over the clients' vectors, or a step from their weighted mean."""
 
 from __future__ import annotations
 
@@ -45,3 +45,19 @@ class Strategy:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Stateless strategies have nothing to restore."""
+
+
+class MeanStrategy(Strategy):
+    """A strategy that sees the clients only through their sample-weighted mean (float64).
+
+    Executors can then send one partial sum each instead of one vector per client
+    (trainer/federated/aggregate.py, `Partial`); `aggregate` gives the same step from the
+    clients' vectors."""
+
+    def step(self, global_params: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def aggregate(
+        self, global_params: torch.Tensor, clients: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        return self.step(global_params, weighted_mean(clients, weights))

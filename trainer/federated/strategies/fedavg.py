@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from trainer.federated.strategies.base import Strategy, weighted_mean
+from trainer.federated.strategies.base import MeanStrategy
 
 
-class FedAvg(Strategy):
-    def aggregate(
-        self, global_params: torch.Tensor, clients: torch.Tensor, weights: torch.Tensor
-    ) -> torch.Tensor:
-        return weighted_mean(clients, weights)
+class FedAvg(MeanStrategy):
+    def step(self, global_params: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        return mean

@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from trainer.federated.strategies.base import Strategy, weighted_mean
+from trainer.federated.strategies.base import MeanStrategy
 
 
-class FedOpt(Strategy):
+class FedOpt(MeanStrategy):
     def __init__(self, cfg: Mapping[str, Any]) -> None:
         super().__init__(cfg)
         self.eta = float(cfg["serverLr"])
@@ -31,11 +31,9 @@ class FedOpt(Strategy):
     def second_moment(self, v: torch.Tensor, delta_sq: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def aggregate(
-        self, global_params: torch.Tensor, clients: torch.Tensor, weights: torch.Tensor
-    ) -> torch.Tensor:
+    def step(self, global_params: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         x = global_params.to(torch.float64)
-        delta = weighted_mean(clients, weights) - x
+        delta = mean - x
         if self.m is None or self.v is None:
             self.m = torch.zeros_like(x)
             self.v = torch.full_like(x, self.tau**2)
