@@ -26,6 +26,8 @@ class FederatedConfig:
     local_epochs: int
     strategy: Mapping[str, Any]
     partition: Mapping[str, Any]
+    client_behaviour: Mapping[str, Any] | None = None
+    held_out_fraction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,24 @@ def _check_semantics(path: Path, data: Mapping[str, Any], env: TrainerEnv) -> No
     issues = config_issues(data)
     if issues:  # one line, like the schema's best match; the compiler lists them all
         where, message = issues[0]
-        raise UsageError(f"{path}: $.{'.'.join(where)}: {message}")
+        raise UsageError(f"{path}: ${_json_path(where)}: {message}")
+    if data["mode"] == "federated":
+        _check_tables(path, data["federated"])
+
+
+def _json_path(where: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where)
+
+
+def _check_tables(path: Path, fed: Mapping[str, Any]) -> None:
+    """The trainer reads no trace file: fltkc build turns each into a per-client table."""
+    block = fed.get("clientBehaviour", {})
+    speed, availability = block.get("speed", {}), block.get("availability", {})
+    if speed.get("distribution") == "trace" or availability.get("model") == "trace":
+        raise UsageError(
+            f"{path}: $.federated.clientBehaviour names a trace file; fltkc build turns it into "
+            "a table (speed distribution table, availability model windows): build the config"
+        )
 
 
 def load_config(path: Path, env: TrainerEnv) -> TrainerConfig:
@@ -127,6 +146,8 @@ def _build(data: dict[str, Any]) -> TrainerConfig:
             local_epochs=fed["localEpochs"],
             strategy=fed["strategy"],
             partition=fed["partition"],
+            client_behaviour=fed.get("clientBehaviour"),
+            held_out_fraction=fed.get("clientEvaluation", {}).get("heldOutFraction"),
         ),
         eval_every=data["evaluation"]["every"],
         checkpoint_every=data["checkpoint"]["every"],

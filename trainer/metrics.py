@@ -1,4 +1,4 @@
-"""Rank 0's outputs: metrics.jsonl, TensorBoard events, partition.json and result.json."""
+"""Rank 0's outputs: metrics.jsonl, clients.jsonl, TensorBoard, partition.json, result.json."""
 
 from __future__ import annotations
 
@@ -26,7 +26,11 @@ class StepRecord:
     bytes: int
     lr: float
     time: float
-    clients: list[int] | None = None
+    clients: list[int] | None = None  # federated: the clients whose updates were aggregated
+    sim_seconds: float | None = None  # federated: the round's simulated duration
+    sim_time: float | None = None  # federated: simulated seconds since the run began
+    attempts: int | None = None  # federated: selections the round took (onTooFew repeat)
+    skipped: bool | None = None  # federated: too few updates, the global model was kept
     # Federated rounds: what reached the server, in bytes and in model-sized vectors.
     bytes_in: int | None = None
     vectors_in: int | None = None
@@ -45,6 +49,13 @@ class StepRecord:
         }
         if self.clients is not None:
             out["clients"] = self.clients
+        if self.sim_seconds is not None:
+            out |= {
+                "simulatedSeconds": self.sim_seconds,
+                "simulatedTime": self.sim_time,
+                "attempts": self.attempts,
+                "skipped": self.skipped,
+            }
         if self.bytes_in is not None:
             out["bytesIn"] = self.bytes_in
         if self.vectors_in is not None:
@@ -62,6 +73,7 @@ class Progress:
     final_loss: float | None = None
     bytes: int = 0
     elapsed_before: float = 0.0  # wall seconds of earlier attempts, up to their checkpoint
+    sim_time: float = 0.0  # federated: the simulated clock, which client availability follows
     started: float = field(default_factory=time.monotonic)
 
     def elapsed(self) -> float:
@@ -70,6 +82,8 @@ class Progress:
     def update(self, record: StepRecord) -> None:
         self.step = record.step
         self.bytes += record.bytes
+        if record.sim_time is not None:
+            self.sim_time = record.sim_time
         if record.accuracy is not None:
             self.final_accuracy, self.final_loss = record.accuracy, record.loss
             self.best_accuracy = max(self.best_accuracy or 0.0, record.accuracy)
@@ -91,12 +105,12 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def truncate_metrics(path: Path, keep_through: int) -> None:
+def truncate_metrics(path: Path, keep_through: int, key: str = "step") -> None:
     """Drop lines past the checkpointed step, so a resumed run never repeats a step."""
     if not path.exists():
         return
     lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [ln for ln in lines if ln.strip() and json.loads(ln)["step"] <= keep_through]
+    kept = [ln for ln in lines if ln.strip() and json.loads(ln)[key] <= keep_through]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
     os.replace(tmp, path)
@@ -112,7 +126,9 @@ class RunLog:
 
         self.dir = log_dir
         self.metrics = log_dir / contract.METRICS_FILE
+        self.clients = log_dir / contract.CLIENTS_FILE
         truncate_metrics(self.metrics, resume_step)
+        truncate_metrics(self.clients, resume_step, key="round")
         # purge_step hides events a killed attempt wrote past the checkpoint.
         self.writer = SummaryWriter(
             str(log_dir / contract.TENSORBOARD_DIR), purge_step=resume_step + 1
@@ -139,6 +155,8 @@ class RunLog:
             scalars |= {"loss/test": rec.loss, "accuracy/test": rec.accuracy}
         if rec.clients is not None:
             scalars["clients/participants"] = len(rec.clients)
+        if rec.sim_seconds is not None and rec.sim_time is not None:
+            scalars |= {"time/simulated_seconds": rec.sim_seconds, "time/simulated": rec.sim_time}
         for tag, value in scalars.items():
             self.writer.add_scalar(tag, value, rec.step)
         if rec.clients:
@@ -146,6 +164,19 @@ class RunLog:
                 "clients/participation", _as_tensor(rec.clients), rec.step, bins="auto"
             )
         self.writer.flush()
+
+    def record_clients(self, step: int, records: list[dict[str, Any]]) -> None:
+        """One clients.jsonl line per record; status counts and spreads in TensorBoard."""
+        with self.clients.open("a", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
+        for status in ("aggregated", "late", "dropped"):
+            count = sum(r["status"] == status for r in records)
+            self.writer.add_scalar(f"clients/{status}", count, step)
+        spreads = (("simulatedSeconds", "clients/sim_seconds"), ("accuracy", "clients/accuracy"))
+        for key, tag in spreads:
+            values = [r[key] for r in records if r.get(key) is not None]
+            if values:
+                self.writer.add_histogram(tag, _as_tensor(values), step, bins="auto")
 
     def write_partition(self, stats: dict[str, Any]) -> None:
         write_json(self.dir / contract.PARTITION_FILE, stats)
@@ -176,7 +207,7 @@ def session_end() -> Any:
     return end
 
 
-def _as_tensor(values: list[int]) -> Any:
+def _as_tensor(values: list[int] | list[float]) -> Any:
     import torch
 
     return torch.tensor(values, dtype=torch.float64)
@@ -194,4 +225,5 @@ def result_json(job: str, mode: str, seed: int, progress: Progress) -> dict[str,
         "wallSeconds": progress.elapsed(),
         "bytes": progress.bytes,
         "seed": seed,
+        **({"simulatedSeconds": progress.sim_time} if mode == "federated" else {}),
     }

@@ -92,11 +92,19 @@ class Reporter:
         self.log = RunLog(job.env.log_dir, self.progress.step, hparams(job.config.raw))
         self.saver = CheckpointWriter()
 
-    def step_done(self, record: StepRecord, states: dict[str, Any]) -> None:
+    def step_done(
+        self,
+        record: StepRecord,
+        states: dict[str, Any],
+        clients: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Log a finished step (and its per-client records), then checkpoint when due."""
         # The previous checkpoint is on disk before this step's line is logged, so a resumed
         # run redoes at most the logged step, as when checkpoints were written in line.
         self.saver.wait()
         self.progress.update(record)
+        if clients is not None:
+            self.log.record_clients(record.step, clients)
         self.log.record(record)
         cfg = self.job.config
         due = record.step % cfg.checkpoint_every == 0 or record.step == cfg.steps

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 
 from fltkc import contract
 from fltkc.compile.arrivals import arrival_offsets, plan_seed
+from fltkc.compile.client_traces import resolve_traces
 from fltkc.compile.experiment import Experiment, Hardware, Task
 from fltkc.compile.limits import job_count_diagnostics, schedule_diagnostics
 from fltkc.compile.streams import stream_jobs, stream_only_tasks
@@ -21,7 +22,7 @@ from fltkc.compile.validate import explain, strict_validator
 from fltkc.contract.checks import config_issues
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 from fltkc.contract.defaults import complete_config
-from fltkc.errors import CompileError, Diagnostic
+from fltkc.errors import CompileError, Diagnostic, Path
 
 MAX_NAME = 63  # DNS-1035 label, which the operator's `<job>-worker-<i>` pod names must also fit
 
@@ -235,6 +236,9 @@ def _trainer_validator() -> Draft202012Validator:
 def _variant_config(experiment: Experiment, task: Task, point: Mapping[str, Any]) -> dict[str, Any]:
     training = copy.deepcopy(dict(task.training))
     problems = [p for key, value in point.items() if (p := _set_path(training, key, value))]
+    if not problems and task.client_traces:
+        here: Path = ("spec", "tasks", task.index)
+        resolve_traces(training, task.client_traces, experiment.source, here)
     config = complete_config(training)
     if not problems:
         problems = _config_problems(config)
@@ -257,7 +261,7 @@ def _config_problems(config: dict[str, Any]) -> list[str]:
         for e in _trainer_validator().iter_errors(sample)
     ]
     if not problems:  # the catalog's rules read a schema-valid config
-        problems = [f"{'.'.join(p)}: {m}" for p, m in config_issues(config)]
+        problems = [f"{'.'.join(map(str, p))}: {m}" for p, m in config_issues(config)]
     return sorted(problems)
 
 

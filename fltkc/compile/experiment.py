@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fltkc import contract
+from fltkc.compile.client_traces import ClientTrace
 from fltkc.compile.load import Source
 from fltkc.compile.quantity import canonicalize
 from fltkc.compile.streams import PriorityClass, Stream, read_priority_classes, read_streams
@@ -94,6 +95,7 @@ class Task:
     backoff_limit: int
     arrivals: Mapping[str, Any]
     trace: tuple[float, ...]
+    client_traces: Mapping[str, ClientTrace]  # by file name as the task writes it
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     repetitions: int
     seed_per_point: bool  # False: the points of one repetition share its seed
@@ -147,8 +149,16 @@ TRAINING_KEYS = (
 )
 
 
-def build_experiment(source: Source, traces: Mapping[int, tuple[float, ...]]) -> Experiment:
-    """Typed view of a valid document; `traces` holds trace offsets by task index."""
+def build_experiment(
+    source: Source,
+    traces: Mapping[int, tuple[float, ...]],
+    client_traces: Mapping[tuple[int, str], ClientTrace] | None = None,
+) -> Experiment:
+    """Typed view of a valid document; `traces` holds trace offsets by task index and
+    `client_traces` the client trace files by (task index, file)."""
+    by_task: dict[int, dict[str, ClientTrace]] = {}
+    for (index, file), trace in (client_traces or {}).items():
+        by_task.setdefault(index, {})[file] = trace
     doc = source.document
     meta, spec = doc["metadata"], doc["spec"]
     security = spec.get("security", {})
@@ -156,7 +166,8 @@ def build_experiment(source: Source, traces: Mapping[int, tuple[float, ...]]) ->
     name = meta["name"]
     profiles = spec.get("profiles", {})
     tasks = tuple(
-        _task(i, task, profiles, traces.get(i, ())) for i, task in enumerate(spec["tasks"])
+        _task(i, task, profiles, traces.get(i, ()), by_task.get(i, {}))
+        for i, task in enumerate(spec["tasks"])
     )
     return Experiment(
         name=name,
@@ -267,7 +278,11 @@ def toleration(value: str | Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _task(
-    index: int, spec: Mapping[str, Any], profiles: Mapping[str, Any], trace: tuple[float, ...]
+    index: int,
+    spec: Mapping[str, Any],
+    profiles: Mapping[str, Any],
+    trace: tuple[float, ...],
+    client_traces: Mapping[str, ClientTrace],
 ) -> Task:
     replicas = spec.get("replicas", {})
     master_profile = replicas.get("master", {}).get("profile", DEFAULT_PROFILE)
@@ -284,6 +299,7 @@ def _task(
         backoff_limit=spec.get("backoffLimit", 3),
         arrivals=spec.get("arrivals", {"process": "fixed", "offsetsSeconds": [0]}),
         trace=trace,
+        client_traces=client_traces,
         grid=tuple((path, tuple(values)) for path, values in sweep.get("grid", {}).items()),
         repetitions=sweep.get("repetitions", 1),
         seed_per_point=sweep.get("seedPerPoint", False),

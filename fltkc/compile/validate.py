@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from fltkc.compile.arrivals import read_traces
+from fltkc.compile.client_traces import read_client_traces
 from fltkc.compile.experiment import Experiment, build_experiment
 from fltkc.compile.load import Source
 from fltkc.compile.rules import semantic_diagnostics
@@ -39,10 +40,11 @@ def validate(source: Source) -> Experiment:
     if diagnostics:
         raise CompileError(diagnostics)
     traces, diagnostics = read_traces(source)
-    diagnostics += semantic_diagnostics(source)
+    client_traces, problems = read_client_traces(source)
+    diagnostics += problems + semantic_diagnostics(source)
     if diagnostics:
         raise CompileError(diagnostics)
-    return build_experiment(source, traces)
+    return build_experiment(source, traces, client_traces)
 
 
 # JSON Schema counts 32.0 as an integer, but the trainer's `range` and DataLoader do not: an

@@ -63,6 +63,8 @@ METRICS_FILE = "metrics.jsonl"
 RESULT_FILE = "result.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 PARTITION_FILE = "partition.json"
+# Federated: one JSON line per selected client per round attempt (see trainer/federated/records.py).
+CLIENTS_FILE = "clients.jsonl"
 TENSORBOARD_DIR = "tensorboard"
 # Rank 0: the job's task, sweep point, repetition, seed, config and library versions, at start.
 JOB_FILE = "job.json"

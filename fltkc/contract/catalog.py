@@ -15,8 +15,8 @@ class Dataset:
     classes: int  # reddit: the vocabulary (next-word prediction over LEAF's top words)
     train: int | None
     test: int | None
-    # LEAF data carries its users: every non-iid partition deals whole users to the clients
-    # (and ignores its own parameters), so only iid cuts by sample.
+    # LEAF data carries its users: partition `natural` deals whole users to the clients; of the
+    # partitions that cut by sample only iid applies (the others split by label).
     by_user: bool = False
 
 
@@ -96,7 +96,8 @@ STEPS = Steps()
 # on the choices that list it. Sources: Flower's strategies (FedProx mu; FedAdam, FedYogi and
 # FedAdagrad eta, betas and tau, FedAdagrad with beta_1 = 0 as Adagrad has no first moment;
 # FedTrimmedAvg beta), Hsu et al. 2019 (Dirichlet alpha 0.5), McMahan et al. 2017 (2 shards per
-# client), Li et al. 2022 (#C=2 labels per client), torch (Adam's betas).
+# client), Li et al. 2022 (#C=2 labels per client; quantity skew Dir(0.5)), FLTK's samplers
+# (q 0.5), torch (Adam's betas).
 STRATEGIES: dict[str, dict[str, Any]] = {
     "fedavg": {},
     "fedprox": {"mu": 0.01},
@@ -106,12 +107,22 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "fedmedian": {},
     "fedtrimmedavg": {"trimFraction": 0.2},
 }
+# Every partition may top its clients up to minClientSamples (no default: left as split).
+_MINIMUM: dict[str, Any] = {"minClientSamples": None}
 PARTITIONS: dict[str, dict[str, Any]] = {
-    "iid": {},
-    "dirichlet": {"alpha": 0.5},
-    "shards": {"shardsPerClient": 2},
-    "limit-labels": {"labelsPerClient": 2},
+    "iid": {**_MINIMUM},
+    "dirichlet": {"alpha": 0.5, **_MINIMUM},
+    "shards": {"shardsPerClient": 2, **_MINIMUM},
+    "limit-labels": {"labelsPerClient": 2, **_MINIMUM},
+    "q-sampler": {"q": 0.5, **_MINIMUM},
+    "n-labels": {"labelsPerClient": 2, **_MINIMUM},
+    "limit-labels-flex": {**_MINIMUM},
+    "quantity-dirichlet": {"alpha": 0.5, **_MINIMUM},
+    "quantity-powerlaw": {"exponent": 1.0, **_MINIMUM},
+    "natural": {**_MINIMUM},  # by the users in the data (DATASETS[...].by_user)
 }
+# Partitions that deal samples whatever their labels: the ones data with users may take.
+USER_PARTITIONS = ("natural", "iid")
 SCHEDULERS: dict[str, dict[str, Any]] = {
     "none": {},
     "step": {"stepSize": 1, "gamma": 0.1},

@@ -15,8 +15,9 @@ from fltkc.contract.catalog import (
     describe,
     train_samples,
 )
+from fltkc.contract.checks_federated import federated_issues
 
-Where = tuple[str, ...]
+Where = tuple[str | int, ...]
 Issue = tuple[Where, str]  # a path inside the config (a task's trainer fields alike), a message
 
 
@@ -32,6 +33,7 @@ def config_issues(config: Mapping[str, Any]) -> list[Issue]:
         issues.append((("optimizer", "nesterov"), "needs momentum > 0; set optimizer.momentum"))
     if config["mode"] == "federated" and "federated" in config:
         issues += _federated_issues(config["federated"], config["dataset"])
+        issues += federated_issues(config["federated"], config["dataset"])
     return issues
 
 
@@ -70,7 +72,9 @@ def _data_issues(config: Mapping[str, Any]) -> list[Issue]:
     return issues
 
 
-def _param_issues(path: Where, block: Mapping[str, Any], choices: Mapping[str, Any]) -> list[Issue]:
+def _param_issues(
+    path: tuple[str, ...], block: Mapping[str, Any], choices: Mapping[str, Any]
+) -> list[Issue]:
     name = block["name"]
     issues: list[Issue] = []
     for key in block:
@@ -92,7 +96,8 @@ def _federated_issues(fed: Mapping[str, Any], dataset: Mapping[str, Any]) -> lis
         )
         issues.append((("federated", "clientsPerRound"), message))
     samples, partition = train_samples(dataset), fed["partition"]
-    by_user = DATASETS[dataset["name"]].by_user and partition["name"] != "iid"
+    # Data with users takes natural or iid only (checks_federated); neither cuts by label.
+    by_user = DATASETS[dataset["name"]].by_user
     if samples is not None and clients > samples.count:
         message = (
             f"{clients} is more than the {samples.count} training samples {samples.origin}; "

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from fltkc.contract.behaviour import complete_behaviour
 from fltkc.contract.catalog import CHOICES, STEPS
 from fltkc.contract.datafiles import TRAINER_CONFIG_SCHEMA, load_schema
 
@@ -37,6 +38,9 @@ def complete_config(training: Mapping[str, Any]) -> dict[str, Any]:
                 value = _steps(config)
             if key not in block and value is not None:
                 block[key] = copy.deepcopy(value)
+    federated = config.get("federated")
+    if isinstance(federated, dict) and isinstance(federated.get("clientBehaviour"), dict):
+        federated["clientBehaviour"] = complete_behaviour(federated["clientBehaviour"])
     return config
 
 

@@ -39,7 +39,7 @@ def plot_bands(task: str, groups: Sequence[Group], jobs: Sequence[JobMetrics], p
         stats = [summarize(per_step[s], CONFIDENCE) for s in steps]
         means = [s.mean for s in stats if s is not None]
         (line,) = ax.plot(steps, means, marker="o", markersize=3)
-        line.set_label(f"{group.label if group.point else 'no sweep'} (n={runs})")
+        line.set_label(f"{_short(group.label) if group.point else 'no sweep'} (n={runs})")
         low = [s.ci_low if s and s.ci_low is not None else s.mean for s in stats if s]
         high = [s.ci_high if s and s.ci_high is not None else s.mean for s in stats if s]
         ax.fill_between(steps, low, high, alpha=0.2, color=line.get_color(), linewidth=0)
@@ -52,12 +52,23 @@ def plot_bands(task: str, groups: Sequence[Group], jobs: Sequence[JobMetrics], p
     return save(fig, path)
 
 
+MAX_TICK = 24  # longer values (a swept mapping) are numbered; results-points.csv spells them
+MAX_LEGEND = 64  # a legend entry is cut here (a swept mapping), so the plot keeps its width
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= MAX_LEGEND else label[: MAX_LEGEND - 1] + "\u2026"
+
+
 def _positions(values: list[Any]) -> tuple[list[float], list[str] | None]:
     """Numbers stay on their axis; anything else is placed at 0, 1, ... in sorted order."""
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         return [float(v) for v in values], None
     labels = sorted({json.dumps(v, sort_keys=True) for v in values})
-    return [float(labels.index(json.dumps(v, sort_keys=True))) for v in values], labels
+    positions = [float(labels.index(json.dumps(v, sort_keys=True))) for v in values]
+    if max(len(label) for label in labels) > MAX_TICK:
+        labels = [f"value {i + 1}" for i in range(len(labels))]
+    return positions, labels
 
 
 def sweep_panels(groups: Sequence[Group]) -> list[str]:

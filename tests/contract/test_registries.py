@@ -9,6 +9,7 @@ import pytest
 from fltkc.contract import catalog
 from trainer import optim
 from trainer.data import PARTITIONS, SOURCES, load_dataset
+from trainer.data.partition import NATURAL
 from trainer.federated.strategies import STRATEGIES
 from trainer.models import MODELS
 
@@ -16,7 +17,8 @@ from trainer.models import MODELS
 def test_registries_are_the_catalog() -> None:
     assert list(MODELS) == list(catalog.MODELS)
     assert list(STRATEGIES) == list(catalog.STRATEGIES)
-    assert list(PARTITIONS) == list(catalog.PARTITIONS)
+    # natural deals the users the data carries; the registry holds the splits by sample.
+    assert [*PARTITIONS, NATURAL] == list(catalog.PARTITIONS)
     assert list(SOURCES) == list(catalog.SOURCES)
     assert list(optim.OPTIMIZERS) == list(catalog.OPTIMIZERS)
     assert list(optim.SCHEDULERS) == list(catalog.SCHEDULERS)

@@ -129,6 +129,8 @@ def test_quickstart_runs_to_the_end_and_survives_a_killed_master(tmp_path: Path)
         "accuracy-ddp-mnist.png",
         "accuracy-fed-mnist.png",
         "task-ddp-mnist.png",
+        "task-fed-mnist-clients.png",
+        "task-fed-mnist-partition.png",
         "task-fed-mnist.png",
         "timeline.png",
         "utilisation.png",

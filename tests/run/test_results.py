@@ -177,6 +177,50 @@ def test_a_directory_without_metrics_is_an_error(tmp_path: Path):
     assert "no metrics.jsonl, result.json or run.json found" in out.output
 
 
+def test_federated_clients_partition_and_simulated_time_are_drawn(tmp_path: Path):
+    job = _job_dir(tmp_path, "fed-0", "round", [0.3, 0.7, 0.8], result=True)
+    metrics = [
+        json.loads(line) for line in (job / contract.METRICS_FILE).read_text().split("\n")[:3]
+    ]
+    for i, record in enumerate(metrics):
+        record |= {
+            "simulatedSeconds": 10.0,
+            "simulatedTime": 10.0 * (i + 1),
+            "attempts": 1,
+            "skipped": False,
+        }
+    (job / contract.METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in metrics))
+    statuses = ["aggregated", "aggregated", "late", "dropped"]
+    clients = [
+        {"round": r, "attempt": 0, "client": c, "status": s, "simulatedSeconds": 1.0 + c,
+         "accuracy": 0.5 + 0.1 * c if s == "aggregated" else None}
+        for r in (1, 2, 3) for c, s in enumerate(statuses)
+    ]  # fmt: skip
+    (job / contract.CLIENTS_FILE).write_text("".join(json.dumps(c) + "\n" for c in clients))
+    partition = {
+        "clients": [
+            {"client": 0, "size": 5, "histogram": {"0": 3, "1": 2}},
+            {"client": 1, "size": 4, "histogram": {"2": 4}},
+        ],
+        "summary": {"clients": 2},
+    }
+    (job / contract.PARTITION_FILE).write_text(json.dumps(partition))
+    [loaded] = load_run(tmp_path).jobs
+    assert len(loaded.clients) == 12 and loaded.partition == partition
+    assert loaded.values("accuracy", x="simulatedTime") == [(10.0, 0.3), (20.0, 0.7), (30.0, 0.8)]
+    out = CliRunner().invoke(make_app(), ["results", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert plots == [
+        "accuracy-all.png",
+        "task-all-clients.png",
+        "task-all-partition.png",
+        "task-all.png",
+    ]
+    for name in plots:
+        assert (tmp_path / "plots" / name).read_bytes().startswith(PNG_SIGNATURE)
+
+
 def test_without_matplotlib_the_table_and_csv_still_come(tmp_path: Path, monkeypatch):
     _job_dir(tmp_path, "fed-0", "round", [0.3, 0.7], result=True)
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:

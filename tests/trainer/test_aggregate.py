@@ -186,11 +186,15 @@ def test_no_partials_or_no_samples_keep_the_global_model() -> None:
 
 
 def test_client_records_travel_as_one_float64_row() -> None:
-    record = ClientRecord(client=7, samples=40, loss_sum=12.5, count=40, compute_seconds=0.25)
+    record = ClientRecord(
+        client=7, samples=40, loss_sum=12.5, count=40, compute_seconds=0.25,
+        eval_loss=3.5, eval_correct=6, eval_count=10,
+    )  # fmt: skip
     row = record.row()
-    assert len(row) == RECORD_WIDTH == 5
+    assert len(row) == RECORD_WIDTH == 8
     assert ClientRecord.from_row(torch.tensor(row, dtype=torch.float64).tolist()) == record
     assert isinstance(ClientRecord.from_row(row).samples, int)
+    assert isinstance(ClientRecord.from_row(row).eval_correct, int)
 
 
 def test_hosted_groups_the_selected_clients_by_rank() -> None:

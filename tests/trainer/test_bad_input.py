@@ -104,6 +104,33 @@ CONFIG_CASES = [
         {"optimizer": {"name": "sgd", "lr": 0.1, "nesterov": True}},
         "$.optimizer.nesterov: needs momentum > 0; set optimizer.momentum",
     ),
+    (
+        {"federated": _fed(partition={"name": "natural"})},
+        "$.federated.partition.name: natural splits by the users in the data and mnist has none "
+        "(reddit does); use iid or a label partition",
+    ),
+    (
+        {"federated": _fed(clientBehaviour={"minResponses": 4})},
+        "$.federated.clientBehaviour.minResponses: 4 is more than clientsPerRound (3): a round can "
+        "never aggregate 4 updates; lower it or raise clientsPerRound",
+    ),
+    (
+        {"federated": _fed(clientBehaviour={"speed": {"distribution": "trace", "file": "d.csv"}})},
+        "$.federated.clientBehaviour names a trace file; fltkc build turns it into a table (speed "
+        "distribution table, availability model windows): build the config",
+    ),
+    (
+        {
+            "federated": _fed(
+                clientBehaviour={"availability": {"model": "windows", "clients": [{"windows": []}]}}
+            )
+        },
+        "$.federated.clientBehaviour.availability.clients: needs one entry per client (6), not 1",
+    ),
+    (
+        {"federated": _fed(clientBehaviour={"deadlineSeconds": 0})},
+        "$.federated.clientBehaviour.deadlineSeconds: 0 is less than or equal to the minimum of 0",
+    ),
 ]
 
 

@@ -73,9 +73,16 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
     assert [m["lr"] for m in metrics] == pytest.approx([0.05 * 0.9**r for r in range(ROUNDS)])
     assert set(metrics[0]) == {
         "kind", "step", "loss", "accuracy", "trainLoss", "seconds", "bytes", "lr", "clients",
-        "time", "bytesIn", "vectorsIn",
+        "time", "simulatedSeconds", "simulatedTime", "attempts", "skipped", "bytesIn",
+        "vectorsIn",
     }  # fmt: skip
     assert all(m["bytesIn"] == 0 and m["vectorsIn"] == 0 for m in metrics)
+    # No client behaviour: nobody is late, the simulated clock runs 5 ms a sample.
+    assert all(m["attempts"] == 1 and not m["skipped"] for m in metrics)
+    sim = [m["simulatedTime"] for m in metrics]
+    assert sim == sorted(sim) and sim[-1] == pytest.approx(
+        sum(m["simulatedSeconds"] for m in metrics)
+    )
     times = [m["time"] for m in metrics]
     assert times == sorted(times)
     result = reference.result()
@@ -93,6 +100,12 @@ def test_one_process_writes_every_output(reference: h.Job) -> None:
         "lr": every,
         "clients/participants": every,
         "clients/participation": every,
+        "clients/aggregated": every,
+        "clients/late": every,
+        "clients/dropped": every,
+        "clients/sim_seconds": every,
+        "time/simulated_seconds": every,
+        "time/simulated": every,
         "loss/test": evaluated,
         "accuracy/test": evaluated,
     }

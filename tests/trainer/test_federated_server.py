@@ -44,7 +44,9 @@ class Reporter:
     def __init__(self, events: list[str]) -> None:
         self.events, self.progress, self.records = events, Progress(), []
 
-    def step_done(self, record: StepRecord, states: dict[str, Any]) -> None:
+    def step_done(
+        self, record: StepRecord, states: dict[str, Any], clients: list[dict[str, Any]]
+    ) -> None:
         self.events.append(f"save {record.step}")
         self.records.append(record)
 
@@ -57,7 +59,11 @@ def server(tmp_path: Path) -> Server:
     job = h.new_job(tmp_path, h.config())
     env = read_env(job.env(0, 1))
     config = load_config(job.config_path, env)
-    return Server(Job(env, config, torch.device("cpu")), build_strategy({"name": "fedavg"}), [])
+    assert config.federated is not None
+    sizes = [10] * config.federated.clients
+    return Server(
+        Job(env, config, torch.device("cpu")), build_strategy({"name": "fedavg"}), [], sizes
+    )
 
 
 def _events(server: Server, monkeypatch: pytest.MonkeyPatch, start: int) -> list[str]:

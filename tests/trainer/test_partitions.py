@@ -39,7 +39,7 @@ def assert_disjoint(parts: list[list[int]], n: int, cover: bool = True) -> None:
 def test_registry_matches_the_schema() -> None:
     schema = load_schema(TRAINER_CONFIG_SCHEMA)
     partition = schema["properties"]["federated"]["properties"]["partition"]
-    assert list(PARTITIONS) == partition["properties"]["name"]["enum"]
+    assert [*PARTITIONS, "natural"] == partition["properties"]["name"]["enum"]
 
 
 def test_iid_sizes_differ_by_at_most_one() -> None:
@@ -141,28 +141,37 @@ def test_deterministic_per_seed(cfg: dict[str, Any]) -> None:
     assert_disjoint(a, 60)  # 60 = 6 whole shards; 3 clients x 2 labels hold all 4 labels
 
 
-def test_reddit_non_iid_keeps_users_whole() -> None:
+def test_reddit_natural_keeps_users_whole() -> None:
     users = ["u0"] * 4 + ["u1"] * 2 + ["u2"] * 3 + ["u3"] * 1 + ["u4"] * 5
     data = labelled([7] * 15, users)
-    for name in ("dirichlet", "shards", "limit-labels"):
-        parts = partition_dataset(data, 2, {"name": name}, seed=0)
-        owners = [{users[i] for i in part} for part in parts]
-        assert owners[0].isdisjoint(owners[1]) and owners[0] | owners[1] == set(users)
-        assert sorted(len(o) for o in owners) == [2, 3]  # five users dealt round-robin
-        assert_disjoint(parts, 15)
+    parts = partition_dataset(data, 2, {"name": "natural"}, seed=0)
+    owners = [{users[i] for i in part} for part in parts]
+    assert owners[0].isdisjoint(owners[1]) and owners[0] | owners[1] == set(users)
+    assert sorted(len(o) for o in owners) == [2, 3]  # five users dealt round-robin
+    assert_disjoint(parts, 15)
     iid = partition_dataset(data, 2, {"name": "iid"}, seed=0)
     assert [len(p) for p in iid] == [8, 7]
 
 
+def test_label_partitions_of_data_with_users_are_refused() -> None:
+    """No silent fallback: reddit's users are split by `natural`, chosen by name."""
+    data = labelled([7] * 15, ["u0"] * 15)
+    for name in ("dirichlet", "shards", "limit-labels", "q-sampler"):
+        with pytest.raises(UsageError, match="takes natural or iid"):
+            partition_dataset(data, 2, {"name": name}, seed=0)
+    with pytest.raises(UsageError, match="needs a dataset whose samples carry a user id"):
+        partition_dataset(labelled([0, 1]), 2, {"name": "natural"}, seed=0)
+
+
 def test_reddit_fewer_users_than_clients_fills_every_client() -> None:
     data = labelled([1] * 8, ["a"] * 6 + ["b"] * 2)
-    parts = partition_dataset(data, 4, {"name": "dirichlet"}, seed=0)
+    parts = partition_dataset(data, 4, {"name": "natural"}, seed=0)
     assert min(len(p) for p in parts) >= 1
     assert_disjoint(parts, 8)
 
 
 def test_unknown_partition_lists_the_valid_names() -> None:
-    with pytest.raises(ValueError, match="valid names: iid, dirichlet, shards, limit-labels"):
+    with pytest.raises(ValueError, match="valid names: iid, dirichlet, shards, limit-labels, q-"):
         partition_dataset(labelled([0, 1]), 2, {"name": "pathological"}, seed=0)
 
 

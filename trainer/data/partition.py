@@ -10,6 +10,8 @@ import torch
 
 from fltkc.contract import catalog
 from fltkc.contract.errors import UsageError
+from trainer.data.partition_fltk import limit_labels_flex, n_labels, q_sampler
+from trainer.data.partition_skew import ensure_minimum, quantity_dirichlet, quantity_powerlaw
 
 Parts = list[list[int]]
 
@@ -105,7 +107,14 @@ PARTITIONS: dict[str, Partitioner] = {
     "dirichlet": dirichlet,
     "shards": shards,
     "limit-labels": limit_labels,
+    "q-sampler": q_sampler,
+    "n-labels": n_labels,
+    "limit-labels-flex": limit_labels_flex,
+    "quantity-dirichlet": quantity_dirichlet,
+    "quantity-powerlaw": quantity_powerlaw,
 }
+# Partitions by an id the data carries (LEAF's users), not by label: chosen by name only.
+NATURAL = "natural"
 
 
 def by_user(users: Sequence[str], clients: int, rng: np.random.Generator) -> Parts:
@@ -120,10 +129,15 @@ def by_user(users: Sequence[str], clients: int, rng: np.random.Generator) -> Par
 
 
 def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], seed: int) -> Parts:
-    """Client index lists for `dataset` (which has `targets`, and `users` for reddit)."""
+    """Client index lists for `dataset` (which has `targets`, and `users` for reddit).
+
+    `natural` deals whole users; every other name cuts by sample, and data with users allows
+    only iid among those (the contract's checks refuse the rest). `minClientSamples` then tops
+    small clients up from the largest."""
     name = cfg["name"]
-    if name not in PARTITIONS:
-        raise ValueError(f"unknown partition {name!r}; valid names: {', '.join(PARTITIONS)}")
+    if name not in PARTITIONS and name != NATURAL:
+        valid = ", ".join([*PARTITIONS, NATURAL])
+        raise ValueError(f"unknown partition {name!r}; valid names: {valid}")
     if num_clients < 1:
         raise ValueError(f"partition: num_clients must be at least 1, got {num_clients}")
     samples = len(dataset.targets)
@@ -135,10 +149,25 @@ def partition_dataset(dataset: Any, num_clients: int, cfg: Mapping[str, Any], se
     cfg = {**catalog.PARTITIONS[name], **cfg}  # a partial block gets the contract's defaults
     rng = np.random.default_rng(seed)
     users = getattr(dataset, "users", None)
-    if users is not None and name != "iid":
-        return _no_empty_client(_finish(by_user(users, num_clients, rng)), name)
-    targets = torch.as_tensor(dataset.targets).numpy()
-    return _no_empty_client(_finish(PARTITIONS[name](targets, num_clients, cfg, rng)), name)
+    if name == NATURAL:
+        if users is None:
+            raise UsageError(
+                "$.federated.partition.name: natural needs a dataset whose samples carry a user id"
+            )
+        parts = _finish(by_user(users, num_clients, rng))
+    elif users is not None and name != "iid":
+        message = f"{name} cuts by label; data with users takes natural or iid"
+        raise UsageError(f"$.federated.partition.name: {message}")
+    else:
+        targets = torch.as_tensor(dataset.targets).numpy()
+        parts = _finish(PARTITIONS[name](targets, num_clients, cfg, rng))
+    minimum = cfg.get("minClientSamples")
+    if minimum is not None:
+        try:
+            parts = ensure_minimum(parts, int(minimum))
+        except ValueError as exc:
+            raise UsageError(f"$.federated.partition.minClientSamples: {exc}") from None
+    return _no_empty_client(parts, name)
 
 
 def _no_empty_client(parts: Parts, name: str) -> Parts:

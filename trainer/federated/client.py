@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from trainer.federated.aggregate import Layout, Partial, flatten, load_vector
 from trainer.federated.comm import ClientComm, ClientRecord, Order, Share, hosted
 from trainer.federated.strategies import MeanStrategy, Strategy
-from trainer.loops import Penalty, train_epoch
+from trainer.loops import Penalty, evaluate, train_epoch
 from trainer.models import build_model
 from trainer.optim import build_loss, build_optimizer
 from trainer.runtime import Job
@@ -43,10 +43,12 @@ class Executor:
         train_set: Dataset[Any],
         parts: Sequence[Sequence[int]],
         strategy: Strategy,
+        held_out: Sequence[Sequence[int]] | None = None,
     ) -> None:
         self.job = job
         self.train_set = train_set
         self.parts = parts
+        self.held_out = held_out
         self.mu = strategy.proximal_mu
         self.reduce = isinstance(strategy, MeanStrategy)
         self.model = build_model(job.config.model).to(job.device)
@@ -79,9 +81,15 @@ class Executor:
                 self.model, batches, self.optimizer, self.loss_fn, self.job.device, penalty
             )
             loss_sum, count = loss_sum + epoch_loss, count + epoch_count
-        samples = len(self.parts[client])
         seconds = time.perf_counter() - started
-        return ClientRecord(client, samples, loss_sum, count, seconds)
+        held = self.held_out[client] if self.held_out is not None else []
+        evaluated: tuple[float, int, int] = (0.0, 0, 0)
+        if held:  # evaluation leaves the trained weights as they are
+            batches = DataLoader(Subset(self.train_set, held), batch_size=cfg.test_batch_size)
+            sums = evaluate(self.model, batches, self.loss_fn, self.job.device)
+            evaluated = (sums.loss, sums.correct, sums.count)
+        samples = len(self.parts[client])
+        return ClientRecord(client, samples, loss_sum, count, seconds, *evaluated)
 
     def run(self, order: Order, global_vector: torch.Tensor, clients: Sequence[int]) -> Share:
         """Train `clients` in ascending order and hand in this executor's share of the round."""

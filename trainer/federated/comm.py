@@ -1,10 +1,11 @@
 """Server <-> executor messages over torch.distributed (gloo): orders, shares, counted in bytes.
 
-A round: the server broadcasts an order (status, round, lr, the selected clients) and the
-global vector; each executor hosting selected clients trains them and sends its share: one
-float64 row per client (a ClientRecord), then one partial sum under a mean strategy, else
-each client's trained vector. Message sizes follow from the order, so the server posts every
-receive up front and executors never wait on each other."""
+A round: the server broadcasts an order (status, round, lr, the clients to train: those its
+round plan aggregates) and the global vector; each executor hosting any of them trains them
+and sends its share: one float64 row per client (a ClientRecord: samples, losses, measured
+seconds, its held-out sums), then one partial sum under a mean strategy, else each client's
+trained vector. Message sizes follow from the order, so the server posts every receive up
+front and executors never wait on each other."""
 
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ class ClientRecord:
     loss_sum: float
     count: int
     compute_seconds: float  # wall seconds of the local epochs on the executor
+    # Summed loss, correct predictions and targets on its held-out split (clientEvaluation).
+    eval_loss: float = 0.0
+    eval_correct: int = 0
+    eval_count: int = 0
 
     def row(self) -> list[float]:
         return [float(getattr(self, f.name)) for f in fields(self)]

@@ -1,8 +1,12 @@
-"""The federated server (rank 0): samples clients, sends the model, aggregates, evaluates.
+"""The federated server (rank 0): plans the round, sends the model, aggregates, evaluates.
+
+Each round's plan (trainer/federated/rounds.py) is made from the seed and the simulated clock
+before any client trains; only the clients it aggregates are ordered and trained.
 
 Rounds overlap: as soon as round r is aggregated the server sends round r + 1's order, and
 evaluates, logs and checkpoints round r while the executors train. Round r + 1 needs only
-the new global vector, so nothing it computes depends on that overlap."""
+the new global vector and the simulated clock after round r's plan, so nothing it computes
+depends on that overlap."""
 
 from __future__ import annotations
 
@@ -11,24 +15,26 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from trainer.federated.aggregate import Layout, aggregate, combine, flatten, load_vector
+from trainer.federated.behaviour import Behaviour
 from trainer.federated.client import Executor
 from trainer.federated.comm import Inbox, Order, ServerComm, Share
+from trainer.federated.records import client_records
+from trainer.federated.rounds import RoundPlan, Simulator, select_clients
 from trainer.federated.strategies import MeanStrategy, Strategy
 from trainer.loops import evaluate
 from trainer.metrics import StepRecord
 from trainer.models import build_model
 from trainer.optim import LrSchedule, build_loss
 from trainer.runtime import Job, Reporter, eval_due
-from trainer.seeding import derive_seed, generator
 
 
 def sample_clients(seed: int, round_: int, clients: int, per_round: int) -> tuple[int, ...]:
-    """The round's clients: a seeded draw without replacement, in ascending order."""
-    draw = torch.randperm(clients, generator=generator(derive_seed(seed, "select", round_)))
-    return tuple(sorted(draw[:per_round].tolist()))
+    """The round's clients when every client is available: a seeded draw, ascending."""
+    return select_clients(seed, round_, per_round, np.ones(clients, dtype=bool))
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ class RemotePool:
         self.comm = comm
 
     def submit(self, order: Order, vector: torch.Tensor) -> Pending:
+        if not order.clients:  # nothing to train: the executors wait for the next order
+            return Deferred(lambda: Arrival([], 0, 0, 0))
         sent = self.comm.send_order(order, vector)
         return Posted(self.comm.post(order.clients), sent)
 
@@ -99,7 +107,10 @@ class RemotePool:
 
 
 class Server:
-    def __init__(self, job: Job, strategy: Strategy, test_batches: Iterable[Any]) -> None:
+    def __init__(
+        self, job: Job, strategy: Strategy, test_batches: Iterable[Any], sizes: Sequence[int]
+    ) -> None:
+        """`sizes`: each client's training samples, which its simulated time follows."""
         self.job = job
         self.strategy = strategy
         self.test_batches = test_batches
@@ -109,6 +120,13 @@ class Server:
         self.schedule = LrSchedule(job.config.optimizer, job.config.scheduler)
         self.loss_fn = build_loss(job.config.loss)
         self.vector = flatten(self.model)
+        fed = job.config.federated
+        assert fed is not None
+        behaviour = Behaviour.of(fed.client_behaviour)
+        model_bytes = self.layout.size * self.vector.element_size()
+        self.simulator = Simulator(
+            behaviour, job.config.seed, sizes, fed.clients_per_round, fed.local_epochs, model_bytes
+        )
 
     def restore(self, ckpt: dict[str, Any]) -> None:
         self.model.load_state_dict(ckpt["model"])
@@ -124,17 +142,17 @@ class Server:
             "scheduler": self.schedule.state_dict(),
         }
 
-    def order(self, round_: int) -> Order:
-        cfg, fed = self.job.config, self.job.config.federated
-        assert fed is not None
-        clients = sample_clients(cfg.seed, round_, fed.clients, fed.clients_per_round)
-        return Order(round_, self.schedule.lr, clients)
+    def order(self, round_: int, clock: float) -> tuple[Order, RoundPlan]:
+        """Plan `round_`, which begins at simulated time `clock`; order its aggregated clients."""
+        plan = self.simulator.plan(round_, clock)
+        return Order(round_, self.schedule.lr, plan.aggregated), plan
 
     def run(self, pool: Pool, reporter: Reporter, start: int) -> None:
         """Round r's evaluation, log line and checkpoint run while round r + 1 trains."""
         assert self.job.config.federated is not None
         rounds = self.job.config.federated.rounds
-        order = self.order(start)
+        clock = reporter.progress.sim_time
+        order, plan = self.order(start, clock)
         pending = pool.submit(order, self.vector) if start < rounds else None
         last = time.monotonic()
         for round_ in range(start, rounds):
@@ -142,29 +160,36 @@ class Server:
             arrival = pending.wait()
             self.vector = self.aggregate(arrival.shares)
             self.schedule.step()
+            done, planned, clock = order, plan, clock + plan.seconds
             if round_ + 1 < rounds:
-                done, order = order, self.order(round_ + 1)
+                order, plan = self.order(round_ + 1, clock)
                 pending = pool.submit(order, self.vector)
             else:
-                done = order
                 pool.close()
-            record = self.record(done, arrival, reporter, last)
+            record, clients = self.record(done, planned, clock, arrival, reporter, last)
             last = time.monotonic()
-            reporter.step_done(record, self.states())
+            reporter.step_done(record, self.states(), clients)
         if start >= rounds:
             pool.close()
         reporter.finish()
 
     def record(
-        self, order: Order, arrival: Arrival, reporter: Reporter, since: float
-    ) -> StepRecord:
-        """Evaluate the new global model when due; `seconds` run from the previous record."""
+        self,
+        order: Order,
+        plan: RoundPlan,
+        clock: float,
+        arrival: Arrival,
+        reporter: Reporter,
+        since: float,
+    ) -> tuple[StepRecord, list[dict[str, Any]]]:
+        """Evaluate the new global model when due; `seconds` run from the previous record;
+        `clock`: the simulated time at the round's end."""
         sums = None
         if eval_due(self.job.config, order.round + 1):
             load_vector(self.model, self.vector.to(self.job.device))
             sums = evaluate(self.model, self.test_batches, self.loss_fn, self.job.device)
         records = sorted((r for s in arrival.shares for r in s.records), key=lambda r: r.client)
-        return StepRecord(
+        record = StepRecord(
             kind="round",
             step=order.round + 1,
             loss=None if sums is None else sums.mean_loss,
@@ -175,9 +200,14 @@ class Server:
             lr=order.lr,
             time=reporter.progress.elapsed(),
             clients=list(order.clients),
+            sim_seconds=plan.seconds,
+            sim_time=clock,
+            attempts=len(plan.attempts),
+            skipped=plan.skipped,
             bytes_in=arrival.bytes_in,
             vectors_in=arrival.vectors_in,
         )
+        return record, client_records(order.round + 1, plan, records)
 
     def aggregate(self, shares: Sequence[Share]) -> torch.Tensor:
         return next_global(self.strategy, self.layout, self.vector, shares)
