@@ -128,14 +128,16 @@ def _webhook_certs(lay: Layout, keys: pki.Pki) -> None:
 def start(
     root: Path, complete_after: float = 10.0, attached: bool = True, log: Log = lambda _: None
 ) -> ControlPlane:
-    """Start everything under `root` (emptied first) and wait until it is ready.
+    """Start everything under `root` (a new folder, or one a previous start used) and wait.
 
     `complete_after`: seconds kwok lets a pod run before it completes. Attached (tests): the
     processes die with this one and are stopped at exit. On failure everything started is
     stopped and StartError carries the log of what failed.
     """
-    if root.exists():
-        shutil.rmtree(root)
+    if root.exists() and any(root.iterdir()):
+        if not Layout(root).state.is_file():
+            raise StartError(f"{root} is not empty and holds no control plane; choose a new folder")
+        shutil.rmtree(root)  # a previous control plane's files
     lay = Layout(root)
     lay.logs.mkdir(parents=True)
     began = time.monotonic()

@@ -66,10 +66,9 @@ def wait_for(
 
 def fltkc_build(experiment: Path, out: Path, *extra: str) -> Path:
     """`fltkc build EXP -o OUT` through the CLI, as a user runs it."""
+    # The console script installed beside this interpreter (no import of the CLI module).
     command = [
-        sys.executable,
-        "-c",
-        "from fltkc.cli import main; main()",
+        str(Path(sys.executable).with_name("fltkc")),
         "build",
         str(experiment),
         "-o",

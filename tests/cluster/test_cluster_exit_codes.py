@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from cluster_deploy import apply_and_wait_pods
+from cluster_experiments import annotate_pods, build, experiment, task
 from cluster_support import (
     KWOK_DELAY,
     KWOK_EXIT_CODE,
@@ -15,7 +16,6 @@ from cluster_support import (
     contract_exit_codes,
     wait_for,
 )
-from experiments import annotate_pods, build, experiment, task
 
 pytestmark = pytest.mark.slow
 NAMESPACE = "exits"

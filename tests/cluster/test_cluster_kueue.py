@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from cluster_deploy import deploy
+from cluster_experiments import annotate_pods, build, experiment, task
 from cluster_support import KWOK_DELAY, Kube, Obj, condition, wait_for
-from experiments import annotate_pods, build, experiment, task
 
 pytestmark = pytest.mark.slow
 JOBS = ("queued-train-a0", "queued-train-a1", "queued-train-a2")

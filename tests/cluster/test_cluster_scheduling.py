@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from cluster_deploy import apply_and_wait_pods
+from cluster_experiments import annotate_pods, build, experiment, task
 from cluster_support import KWOK_DELAY, Kube, Obj, wait_for
-from experiments import annotate_pods, build, experiment, task
 
 from fltkc.cluster.manifests import GPU
 
