@@ -1,0 +1,54 @@
+"""The compiler's TrainJob output on the real Trainer v2 controller and JobSet (issue 10, point 7).
+
+Built with `--backend trainjob`: one example whose master and workers share a size (the Torch
+runtime's `PET_*` env) and one whose server is sized apart (the `node` + `worker` layout with
+the operator-style env). Each applies into a restricted namespace without warnings, and every pod
+of every job that runs at once carries an env from which the trainer's own reader resolves the
+rank and world size the plan gives the job.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cluster_deploy import deploy, job_pods, runs_at_once
+from cluster_support import EXAMPLES_DIR, Kube, Obj, env_of, fltkc_build, read_trainer_env, wait_for
+
+from fltkc import contract
+
+pytestmark = pytest.mark.slow
+EXAMPLES = ("quickstart", "federated-mnist-dirichlet")  # one layout each
+CONTAINERS = (contract.TRAINJOB_NODE, contract.TRAINJOB_WORKER)
+
+
+def _trainer_env(pod: Obj) -> dict[str, str]:
+    (name,) = [c["name"] for c in pod["spec"]["containers"] if c["name"] in CONTAINERS]
+    return env_of(pod, name)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_trainjob_pods_resolve_the_planned_ranks(
+    cluster: Kube, volumes: Path, tmp_path: Path, example: str
+) -> None:
+    out = fltkc_build(EXAMPLES_DIR / f"{example}.yaml", tmp_path / "out", "--backend", "trainjob")
+    deployed = deploy(cluster, out, f"tj-{example}", volumes)
+    assert "Warning" not in deployed.output, deployed.output
+    replicas = {
+        j["name"]: j["replicas"] for j in json.loads((out / "schedule.json").read_text())["jobs"]
+    }
+    started = [job for job in deployed.of_kind("TrainJob") if runs_at_once(job)]
+    assert started, "every job of the example waits: nothing to check"
+    for job in started:
+        name, want = job["metadata"]["name"], replicas[job["metadata"]["name"]]
+
+        def all_pods(job: Obj = job, want: int = want) -> list[Obj] | None:
+            found = job_pods(cluster, deployed.namespace, job)
+            return found if len(found) >= want else None
+
+        pods = wait_for(all_pods, f"{want} pods of TrainJob {name}", 90)
+        resolved = [read_trainer_env(_trainer_env(pod)) for pod in pods]
+        assert sorted(env.rank for env in resolved) == list(range(want)), name
+        assert {env.world_size for env in resolved} == {want}, name
+        assert {env.job_name for env in resolved} == {name}
