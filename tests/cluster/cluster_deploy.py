@@ -57,10 +57,17 @@ def kustomize_namespace(out: Path) -> str | None:
 
 
 def pod_specs(obj: Obj) -> Iterator[dict[str, Any]]:
-    """The pod specs inside a workload object (PyTorchJob replicas, Job, Deployment)."""
+    """The pod specs inside a workload object (PyTorchJob replicas, Job, Deployment, and a
+    TrainingRuntime's or a TrainJob's runtimePatches' replicated jobs)."""
     spec = obj.get("spec") or {}
     for replica in (spec.get("pytorchReplicaSpecs") or {}).values():
         yield replica["template"]["spec"]
+    runtimes = [spec] + [p.get("trainingRuntimeSpec", {}) for p in spec.get("runtimePatches", [])]
+    for runtime in runtimes:
+        for rjob in ((runtime.get("template") or {}).get("spec") or {}).get("replicatedJobs", []):
+            yield (((rjob.get("template") or {}).get("spec") or {}).get("template") or {}).get(
+                "spec"
+            ) or {}
     if "template" in spec and "spec" in spec["template"]:
         yield spec["template"]["spec"]
 
