@@ -199,11 +199,13 @@ def ingress_figures(run: dict[str, Any], name: str) -> list[Figure]:
 
 def scaling_targets(runs: list[dict[str, Any]]) -> list[Figure]:
     """Two executors at 100 clients per round against the floor's rounds/s (rounds 2..), and
-    every fltk row's final accuracy against the floor's at the same clients per round."""
+    beside it against the floor with the trainer's OpenMP setting; every fltk row's final
+    accuracy against the floor's (either one: they compute the same) at its clients/round."""
     floor = {r["perRound"]: r for r in runs if r["kind"] == "floor"}
+    spun = {r["perRound"]: r for r in runs if r["kind"] == "floor-spin"}
     figures = []
     for run in runs:
-        base = floor.get(run["perRound"])
+        base = floor.get(run["perRound"], spun.get(run["perRound"]))
         if run["kind"] != "fltk" or base is None:
             continue
         name = f"{label(run)}, {run['perRound']} clients/round"
@@ -211,6 +213,9 @@ def scaling_targets(runs: list[dict[str, Any]]) -> list[Figure]:
             speed = rates(base)["round"] / rates(run)["round"]
             fig = Figure("scaling", f"{name}: rounds/s / floor's", "x", (speed,))
             figures.append(judged(fig, ">= 1x", lambda v: v >= 1))
+            if run["perRound"] in spun:
+                speed = rates(spun[run["perRound"]])["round"] / rates(run)["round"]
+                figures.append(Figure("scaling", f"{name}: rounds/s / {SPUN}'s", "x", (speed,)))
         gap = 100 * (run["accuracy"][-1] - base["accuracy"][-1])
         fig = Figure("scaling", f"{name}: accuracy - floor", "points", (gap,))
         figures.append(judged(fig, "within 1 point", lambda v: abs(v) <= 1))

@@ -79,6 +79,10 @@ def test_two_executors_are_judged_against_the_floor_and_their_ingress() -> None:
     assert figures[f"{prefix}: vectors in per round"].met is True
     assert figures[f"{prefix}: bytes in per round"].stats["median"] == 4.0  # 80 / 20
     assert figures[f"{prefix}: accuracy - floor"].met is True
+    spun = _scaling_run("floor-spin", 1, [9.0, 3.0, 3.0], 0.80)
+    both = {f.name: f for f in report.scaling_figures([floor, spun, fast])}
+    assert both[f"{prefix}: rounds/s / {report.SPUN}'s"].stats["median"] == 1.5
+    assert both[f"{prefix}: rounds/s / floor's"].stats["median"] == 2.0  # judged on the bare one
     slow = _scaling_run("fltk", 2, [9.0, 5.0, 5.0], 0.78)
     late = {f.name: f for f in report.scaling_figures([floor, slow])}
     assert late[f"{prefix}: rounds/s / floor's"].met is False
