@@ -161,7 +161,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     if args.write_docs:
-        command = "python bench/run.py" + "".join(f" {a}" for a in sys.argv[1:])
+        shown = [a for a in sys.argv[1:] if not (a.startswith("--json") or a == str(args.json))]
+        command = "python bench/run.py" + "".join(f" {a}" for a in shown)
         (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(result, indent=1) + "\n")
         draw(raw)
         tables = [report.markdown_table(figs), model_table(raw)]
