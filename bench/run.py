@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import fed_report
 import plots
 import report
 import suites
@@ -85,13 +86,13 @@ def figures(raw: dict[str, Any]) -> list[report.Figure]:
     if "ddp" in raw:
         out += report.ddp_figures(raw["ddp"])
     if "federated" in raw:
-        out += report.federated_figures(raw["federated"])
+        out += fed_report.federated_figures(raw["federated"])
     if "scaling" in raw:
-        out += report.scaling_figures(raw["scaling"])
+        out += fed_report.scaling_figures(raw["scaling"])
     if "flops" in raw:
-        out += report.flops_figures(raw["flops"])
+        out += fed_report.flops_figures(raw["flops"])
     if "startup" in raw:
-        out += report.startup_figures(raw["startup"])
+        out += fed_report.startup_figures(raw["startup"])
     return out
 
 
@@ -116,7 +117,7 @@ def model_table(raw: dict[str, Any]) -> str:
     fltk = [r for r in raw.get("scaling", []) + raw.get("federated", []) if r["kind"] == "fltk"]
     if "flops" not in raw or not fltk:
         return ""
-    model = report.cluster_model(raw["flops"], fltk[0]["vectorBytes"])
+    model = fed_report.cluster_model(raw["flops"], fltk[0]["vectorBytes"])
     return f"Round time on a cluster, modelled from this run (see the text):\n\n{model}"
 
 
