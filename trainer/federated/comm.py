@@ -37,7 +37,7 @@ class ClientRecord:
     samples: int
     loss_sum: float
     count: int
-    compute_seconds: float  # wall seconds of the local epochs on the executor
+    compute_seconds: float  # wall seconds of its training on the executor, load to last step
 
     def row(self) -> list[float]:
         return [float(getattr(self, f.name)) for f in fields(self)]

@@ -75,7 +75,9 @@ class LocalPool:
 
 
 @dataclass(frozen=True)
-class Posted:
+class InFlight:
+    """A round handed to the executors: its receives are posted, its order's bytes counted."""
+
     inbox: Inbox
     sent: int
 
@@ -92,7 +94,7 @@ class RemotePool:
 
     def submit(self, order: Order, vector: torch.Tensor) -> Pending:
         sent = self.comm.send_order(order, vector)
-        return Posted(self.comm.post(order.clients), sent)
+        return InFlight(self.comm.post(order.clients), sent)
 
     def close(self) -> None:
         self.comm.stop()
@@ -134,9 +136,9 @@ class Server:
         """Round r's evaluation, log line and checkpoint run while round r + 1 trains."""
         assert self.job.config.federated is not None
         rounds = self.job.config.federated.rounds
+        last = time.monotonic()
         order = self.order(start)
         pending = pool.submit(order, self.vector) if start < rounds else None
-        last = time.monotonic()
         for round_ in range(start, rounds):
             assert pending is not None
             arrival = pending.wait()
