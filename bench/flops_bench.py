@@ -121,6 +121,8 @@ def measure(spec: Spec, threads: int, rounds: int) -> dict[str, float]:
 
 
 def main() -> None:
+    import trainer.__main__  # noqa: F401  (the trainer's OpenMP setting, before torch loads)
+
     parser = argparse.ArgumentParser(description=__doc__)
     add_spec_args(parser)
     parser.add_argument("--threads", default=f"1,{os.cpu_count() or 1}")

@@ -74,7 +74,7 @@ def scaling_workers(runs: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     series: dict[tuple[str, int], list[tuple[int, float]]] = {}
     for run in runs:
-        if run["kind"] == "floor":
+        if run["kind"] in ("floor", "floor-spin"):
             continue
         steady = run["roundSeconds"][1:] or run["roundSeconds"]
         key = ("fltk" if run["kind"] == "fltk" else "Flower", run["perRound"])

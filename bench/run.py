@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import fed_report
 import plots
 import report
 import suites
@@ -85,13 +86,13 @@ def figures(raw: dict[str, Any]) -> list[report.Figure]:
     if "ddp" in raw:
         out += report.ddp_figures(raw["ddp"])
     if "federated" in raw:
-        out += report.federated_figures(raw["federated"])
+        out += fed_report.federated_figures(raw["federated"])
     if "scaling" in raw:
-        out += report.scaling_figures(raw["scaling"])
+        out += fed_report.scaling_figures(raw["scaling"])
     if "flops" in raw:
-        out += report.flops_figures(raw["flops"])
+        out += fed_report.flops_figures(raw["flops"])
     if "startup" in raw:
-        out += report.startup_figures(raw["startup"])
+        out += fed_report.startup_figures(raw["startup"])
     return out
 
 
@@ -116,7 +117,7 @@ def model_table(raw: dict[str, Any]) -> str:
     fltk = [r for r in raw.get("scaling", []) + raw.get("federated", []) if r["kind"] == "fltk"]
     if "flops" not in raw or not fltk:
         return ""
-    model = report.cluster_model(raw["flops"], fltk[0]["vectorBytes"])
+    model = fed_report.cluster_model(raw["flops"], fltk[0]["vectorBytes"])
     return f"Round time on a cluster, modelled from this run (see the text):\n\n{model}"
 
 
@@ -161,7 +162,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     if args.write_docs:
-        command = "python bench/run.py" + "".join(f" {a}" for a in sys.argv[1:])
+        shown = [a for a in sys.argv[1:] if not (a.startswith("--json") or a == str(args.json))]
+        command = "python bench/run.py" + "".join(f" {a}" for a in shown)
         (ROOT / "docs" / "benchmarks.json").write_text(json.dumps(result, indent=1) + "\n")
         draw(raw)
         tables = [report.markdown_table(figs), model_table(raw)]

@@ -81,7 +81,7 @@ def run(root: Path, spec: Spec) -> dict[str, Any]:
     three = launch(root, spec, 3)
     traced = launch(root, spec, 1, importtime=True)
     return {
-        "root": str(root),
+        "root": "this checkout" if root == ROOT else root.name,
         "one": {
             "wall": one["wall"],
             "steps": steps(one["ranks"][0]),

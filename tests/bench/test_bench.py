@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import fed_report
 import floor_bench
 import fltk_fed_bench
 import pytest
@@ -72,15 +73,19 @@ def _scaling_run(kind: str, workers: int, seconds: list[float], accuracy: float)
 def test_two_executors_are_judged_against_the_floor_and_their_ingress() -> None:
     floor = _scaling_run("floor", 1, [9.0, 4.0, 4.0], 0.80)
     fast = _scaling_run("fltk", 2, [9.0, 2.0, 2.0], 0.795)
-    figures = {f.name: f for f in report.scaling_figures([floor, fast])}
+    figures = {f.name: f for f in fed_report.scaling_figures([floor, fast])}
     prefix = "fltk (2 executors, WORLD_SIZE=3), 100 clients/round"
     speed = figures[f"{prefix}: rounds/s / floor's"]
     assert speed.stats["median"] == 2.0 and speed.met is True
     assert figures[f"{prefix}: vectors in per round"].met is True
     assert figures[f"{prefix}: bytes in per round"].stats["median"] == 4.0  # 80 / 20
     assert figures[f"{prefix}: accuracy - floor"].met is True
+    spun = _scaling_run("floor-spin", 1, [9.0, 3.0, 3.0], 0.80)
+    both = {f.name: f for f in fed_report.scaling_figures([floor, spun, fast])}
+    assert both[f"{prefix}: rounds/s / {fed_report.SPUN}'s"].stats["median"] == 1.5
+    assert both[f"{prefix}: rounds/s / floor's"].stats["median"] == 2.0  # judged on the bare one
     slow = _scaling_run("fltk", 2, [9.0, 5.0, 5.0], 0.78)
-    late = {f.name: f for f in report.scaling_figures([floor, slow])}
+    late = {f.name: f for f in fed_report.scaling_figures([floor, slow])}
     assert late[f"{prefix}: rounds/s / floor's"].met is False
     assert late[f"{prefix}: accuracy - floor"].met is False  # 2 points
 
@@ -100,7 +105,7 @@ def test_flops_are_counted_work_over_seconds_against_the_matmul() -> None:
             }
         },
     }
-    figures = {f.name: f.stats["median"] for f in report.flops_figures(result)}
+    figures = {f.name: f.stats["median"] for f in fed_report.flops_figures(result)}
     assert figures["client training, 1 thread"] == 2.0  # GFLOP/s: 1e9 FLOPs in 0.5 s
     assert figures["evaluation (batch 256), 1 thread"] == 2.0
     assert figures["client training / matmul, 1 thread"] == 25.0
@@ -110,10 +115,10 @@ def test_the_cluster_model_adds_broadcast_training_upload_and_sums() -> None:
     measured = {"vectorBytes": 400.0, "clientSeconds": 1.0, "evalSeconds": 0.5, "addSeconds": 0.01}
     # 3 executors, 10 clients, 100 bytes/s: broadcast ceil(log2 4) * 400 / 100 = 8 s; train
     # ceil(10 / 3) = 4 clients = 4 s; partials 8 * (100 + 1) bytes each.
-    summed = report.round_model(3, 10, 100.0, measured, reduce=True)
+    summed = fed_report.round_model(3, 10, 100.0, measured, reduce=True)
     assert summed == pytest.approx(8 + 4 + 3 * 808 / 100 + 3 * 0.01)
-    per_client = report.round_model(3, 10, 100.0, measured, reduce=False)
+    per_client = fed_report.round_model(3, 10, 100.0, measured, reduce=False)
     assert per_client == pytest.approx(8 + 4 + 10 * 400 / 100 + 10 * 0.01)
     # The server's evaluation bounds the round from below: it overlaps the next round.
     fast = {**measured, "vectorBytes": 4.0, "clientSeconds": 0.01, "evalSeconds": 9.0}
-    assert report.round_model(3, 10, 100.0, fast, reduce=True) == 9.0
+    assert fed_report.round_model(3, 10, 100.0, fast, reduce=True) == 9.0

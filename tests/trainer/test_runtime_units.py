@@ -13,12 +13,14 @@ import torch
 import trainer_helpers as h
 from torch import nn
 
+from fltkc.contract import catalog
 from fltkc.contract.env import read_env
 from trainer.checkpoint import CheckpointWriter, load_checkpoint, save_checkpoint
 from trainer.config import load_config
 from trainer.errors import UsageError
-from trainer.loops import evaluate
+from trainer.loops import EVAL_CHUNK, evaluate
 from trainer.metrics import Progress, StepRecord, truncate_metrics
+from trainer.models import MODELS, build_model
 from trainer.optim import LrSchedule
 from trainer.runtime import cpu_budget
 
@@ -121,6 +123,27 @@ def test_evaluation_scores_sequences_and_skips_padding() -> None:
     assert (sums.correct, sums.count, sums.accuracy) == (1, 2, 0.5)
     expected = -torch.log_softmax(logits, dim=1)[0, 0, :2].sum()
     assert sums.loss == pytest.approx(float(expected))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_evaluation_in_chunks_gives_the_whole_batchs_outputs(name: str) -> None:
+    """EVAL_CHUNK is a speed choice only: every model's outputs, and so the loss and the
+    accuracy, are those of one pass over the whole batch, bit for bit."""
+    torch.manual_seed(0)
+    model = build_model(name).eval()
+    shape, classes = catalog.MODELS[name].shape, catalog.MODELS[name].classes
+    size = 2 * EVAL_CHUNK + 5
+    if name == "reddit-lstm":
+        inputs = torch.randint(0, classes, (size, *shape))
+        targets = torch.randint(0, classes, (size, *shape))
+    else:
+        inputs, targets = torch.randn(size, *shape), torch.randint(0, classes, (size,))
+    with torch.no_grad():
+        whole = model(inputs)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    sums = evaluate(model, [(inputs, targets)], loss_fn, torch.device("cpu"))
+    assert sums.loss == float(loss_fn(whole, targets).double())
+    assert sums.correct == int((whole.argmax(dim=1) == targets).sum())
 
 
 def test_cpu_budget_follows_the_cgroup_quota(tmp_path: Path) -> None:

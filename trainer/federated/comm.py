@@ -38,7 +38,7 @@ class ClientRecord:
     samples: int
     loss_sum: float
     count: int
-    compute_seconds: float  # wall seconds of the local epochs on the executor
+    compute_seconds: float  # wall seconds of its training on the executor, load to last step
     # Summed loss, correct predictions and targets on its held-out split (clientEvaluation).
     eval_loss: float = 0.0
     eval_correct: int = 0

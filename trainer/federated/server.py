@@ -81,7 +81,9 @@ class LocalPool:
 
 
 @dataclass(frozen=True)
-class Posted:
+class InFlight:
+    """A round handed to the executors: its receives are posted, its order's bytes counted."""
+
     inbox: Inbox
     sent: int
 
@@ -100,7 +102,7 @@ class RemotePool:
         if not order.clients:  # nothing to train: the executors wait for the next order
             return Deferred(lambda: Arrival([], 0, 0, 0))
         sent = self.comm.send_order(order, vector)
-        return Posted(self.comm.post(order.clients), sent)
+        return InFlight(self.comm.post(order.clients), sent)
 
     def close(self) -> None:
         self.comm.stop()
@@ -151,10 +153,10 @@ class Server:
         """Round r's evaluation, log line and checkpoint run while round r + 1 trains."""
         assert self.job.config.federated is not None
         rounds = self.job.config.federated.rounds
+        last = time.monotonic()
         clock = reporter.progress.sim_time
         order, plan = self.order(start, clock)
         pending = pool.submit(order, self.vector) if start < rounds else None
-        last = time.monotonic()
         for round_ in range(start, rounds):
             assert pending is not None
             arrival = pending.wait()
