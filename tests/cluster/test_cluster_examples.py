@@ -44,8 +44,19 @@ def examples(
     for name in EXAMPLES:
         built = fltkc_build(EXAMPLES_DIR / f"{name}.yaml", out / name)
         deployed, pods = apply_and_wait_pods(cluster, built, f"ex-{name}", volumes)
-        # Right away: the operator removes a job's Services once it has finished.
-        services = cluster.items("services", deployed.namespace)
+        # The operator creates a job's Services after its pods and removes them once the job
+        # has finished (kwok ends pods after a few seconds): keep every Service seen until each
+        # pod's has been.
+        wanted = {p["metadata"]["name"] for running in pods.values() for p in running}
+        seen: dict[str, Obj] = {}
+
+        def all_services(namespace: str = deployed.namespace, seen: dict[str, Obj] = seen) -> bool:
+            for service in cluster.items("services", namespace):
+                seen.setdefault(service["metadata"]["name"], service)
+            return wanted <= set(seen)
+
+        wait_for(all_services, f"a Service for each pod of {name}", 60)
+        services = list(seen.values())
         found[name] = Example(deployed, pods, services)
     return found
 

@@ -10,6 +10,8 @@ trainer's own reader resolves the rank and world size the plan gives the job.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,21 @@ CONTAINERS = (contract.TRAINJOB_NODE, contract.TRAINJOB_WORKER)
 SORT_NOTE = "Sorting order is set both in 'kustomization.yaml' ('sortOptions') and in a CLI flag"
 
 
+def _own_namespace(example: str, into: Path) -> Path:
+    """The example with `metadata.namespace` set to a namespace of its own.
+
+    tests/cluster/test_cluster_examples.py applies the PyTorchJob build of the same examples
+    into the namespace they name; the trainjob build's release Job differs in its arguments, and
+    a Job's pod template is immutable, so the second apply would be refused there.
+    """
+    text = (EXAMPLES_DIR / f"{example}.yaml").read_text()
+    moved = re.sub(r"^(  namespace:) *\S+", rf"\1 tj-{example}", text, count=1, flags=re.M)
+    path = into / f"{example}.yaml"
+    path.write_text(moved)
+    shutil.copytree(EXAMPLES_DIR / "traces", into / "traces")  # the files it names, beside it
+    return path
+
+
 def _trainer_env(pod: Obj) -> dict[str, str]:
     (name,) = [c["name"] for c in pod["spec"]["containers"] if c["name"] in CONTAINERS]
     return env_of(pod, name)
@@ -35,7 +52,8 @@ def _trainer_env(pod: Obj) -> dict[str, str]:
 def test_trainjob_pods_resolve_the_planned_ranks(
     cluster: Kube, volumes: Path, tmp_path: Path, example: str
 ) -> None:
-    out = fltkc_build(EXAMPLES_DIR / f"{example}.yaml", tmp_path / "out", "--backend", "trainjob")
+    source = _own_namespace(example, tmp_path)
+    out = fltkc_build(source, tmp_path / "out", "--backend", "trainjob")
     deployed = deploy(cluster, out, f"tj-{example}", volumes)
     # kubectl's kustomize logs that the kustomization's sortOptions (TrainJob after its
     # runtime) win over its own --reorder flag: a client note, not the API server's warning.
