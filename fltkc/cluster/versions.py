@@ -72,11 +72,7 @@ TRAINER = Component(
     "v2.3.0",
     "module",
     (("trainer-controller-manager", "cmd/trainer-controller-manager"),),
-    (
-        ("crds", "manifests/base/crds"),
-        ("webhooks", "manifests/base/webhook"),
-        ("runtimes", "manifests/base/runtimes"),
-    ),
+    (("crds", "manifests/base/crds"), ("webhooks", "manifests/base/webhook")),
 )
 # Trainer v2.3.0's go.mod pairs it with JobSet v0.12.0.
 JOBSET = Component(
