@@ -145,25 +145,53 @@ def job_pods(kube: Kube, namespace: str, job: Obj) -> list[Obj]:
     return kube.items("pods", namespace, f"{label}={job['metadata']['name']}")
 
 
+@dataclass(frozen=True)
+class Started:
+    """A job's pods and Services as the controllers first created them."""
+
+    pods: list[Obj]
+    services: list[Obj]
+
+
+def expected_services(job: Obj) -> int:
+    # The training operator makes one headless Service per pod; JobSet one per JobSet.
+    return expected_pods(job) if job["kind"] == "PyTorchJob" else 1
+
+
+def owned_services(kube: Kube, namespace: str, name: str) -> list[Obj]:
+    """Services whose owner is named `name` (the PyTorchJob, or the TrainJob's JobSet)."""
+    return [
+        s
+        for s in kube.items("services", namespace)
+        if any(o["name"] == name for o in s["metadata"].get("ownerReferences", []))
+    ]
+
+
 def apply_and_wait_pods(
     kube: Kube, out: Path, namespace: str, volumes: Path, timeout: float = 60
-) -> tuple[Deployed, dict[str, list[Obj]]]:
-    """Deploy `out` and wait until every job that runs at once has all its pods (any backend).
+) -> tuple[Deployed, dict[str, Started]]:
+    """Deploy `out` and wait until every job that runs at once has its pods and Services.
 
-    Returns the deployment and, per such job, its pods as the controllers created them.
+    Any backend (PyTorchJob, TrainJob). Each job is captured as soon as it is complete: a job
+    that finishes has its Services removed by the operator.
     """
     deployed = deploy(kube, out, namespace, volumes)
-    pods: dict[str, list[Obj]] = {}
+    started: dict[str, Started] = {}
     for job in deployed.jobs():
         if runs_at_once(job):
-            name, want = job["metadata"]["name"], expected_pods(job)
+            name = job["metadata"]["name"]
 
-            def complete(job: Obj = job, want: int = want) -> list[Obj] | None:
-                found = job_pods(kube, deployed.namespace, job)
-                return found if len(found) >= want else None
+            def complete(job: Obj = job, name: str = name) -> Started | None:
+                pods = job_pods(kube, deployed.namespace, job)
+                if len(pods) < expected_pods(job):
+                    return None
+                services = owned_services(kube, deployed.namespace, name)
+                return Started(pods, services) if len(services) >= expected_services(job) else None
 
-            pods[name] = wait_for(complete, f"{want} pods of {job['kind']} {name}", timeout)
-    return deployed, pods
+            started[name] = wait_for(
+                complete, f"pods and Services of {job['kind']} {name}", timeout
+            )
+    return deployed, started
 
 
 def flux_apply(kube: Kube, objects: list[Obj], namespace: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cluster_deploy import POD_JOB_LABEL, Deployed, apply_and_wait_pods, runs_at_once
+from cluster_deploy import POD_JOB_LABEL, Deployed, Started, apply_and_wait_pods, runs_at_once
 from cluster_support import (
     EXAMPLES_DIR,
     Kube,
@@ -28,8 +28,8 @@ JOB_LABEL = POD_JOB_LABEL[
 
 
 class Example:
-    def __init__(self, deployed: Deployed, pods: dict[str, list[Obj]], services: list[Obj]):
-        self.deployed, self.pods, self.services = deployed, pods, services
+    def __init__(self, deployed: Deployed, started: dict[str, Started]):
+        self.deployed, self.started = deployed, started
         plan = json.loads((deployed.out / "schedule.json").read_text())
         self.world_size = {j["name"]: j["replicas"] for j in plan["jobs"]}
 
@@ -43,21 +43,7 @@ def examples(
     found = {}
     for name in EXAMPLES:
         built = fltkc_build(EXAMPLES_DIR / f"{name}.yaml", out / name)
-        deployed, pods = apply_and_wait_pods(cluster, built, f"ex-{name}", volumes)
-        # The operator creates a job's Services after its pods and removes them once the job
-        # has finished (kwok ends pods after a few seconds): keep every Service seen until each
-        # pod's has been.
-        wanted = {p["metadata"]["name"] for running in pods.values() for p in running}
-        seen: dict[str, Obj] = {}
-
-        def all_services(namespace: str = deployed.namespace, seen: dict[str, Obj] = seen) -> bool:
-            for service in cluster.items("services", namespace):
-                seen.setdefault(service["metadata"]["name"], service)
-            return wanted <= set(seen)
-
-        wait_for(all_services, f"a Service for each pod of {name}", 60)
-        services = list(seen.values())
-        found[name] = Example(deployed, pods, services)
+        found[name] = Example(*apply_and_wait_pods(cluster, built, f"ex-{name}", volumes))
     return found
 
 
@@ -75,17 +61,17 @@ def test_unsuspended_jobs_get_master_and_worker_pods_and_services(
 ) -> None:
     checked = 0
     for name, example in examples.items():
-        services = {s["metadata"]["name"]: s for s in example.services}
         for job in example.deployed.of_kind("PyTorchJob"):
             if not runs_at_once(job):
                 continue
             job_name = job["metadata"]["name"]
             workers = job["spec"]["pytorchReplicaSpecs"].get("Worker", {}).get("replicas", 0)
             want = {f"{job_name}-master-0"} | {f"{job_name}-worker-{i}" for i in range(workers)}
-            assert {p["metadata"]["name"] for p in example.pods[job_name]} == want, name
-            for pod_name in want:
-                service = services.get(pod_name)
-                assert service is not None, f"{name}: no Service {pod_name}"
+            started = example.started[job_name]
+            assert {p["metadata"]["name"] for p in started.pods} == want, name
+            services = {s["metadata"]["name"]: s for s in started.services}
+            assert set(services) == want, name
+            for service in services.values():
                 assert service["spec"]["clusterIP"] == "None"  # headless, for MASTER_ADDR
                 assert [p["port"] for p in service["spec"]["ports"]] == [int(MASTER_PORT)]
             checked += 1
@@ -98,9 +84,9 @@ def test_pods_carry_the_contract_env_and_the_trainer_resolves_the_plan(
     operator_env, compiler_env = contract_env()
     checked = 0
     for name, example in examples.items():
-        for job_name, pods in example.pods.items():
+        for job_name, started in example.started.items():
             world = example.world_size[job_name]
-            for pod in pods:
+            for pod in started.pods:
                 labels = pod["metadata"]["labels"]
                 role = labels["training.kubeflow.org/replica-type"]
                 rank = (

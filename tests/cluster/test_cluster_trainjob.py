@@ -77,8 +77,9 @@ def smoke(
     for name, obj in files.items():
         (out / name).write_text(yaml.safe_dump(obj, sort_keys=False))
     (out / "kustomization.yaml").write_text(yaml.safe_dump({"resources": sorted(files)}))
-    deployed, pods = apply_and_wait_pods(cluster, out, NAMESPACE, volumes)
-    return deployed, pods[JOB]
+    deployed, started = apply_and_wait_pods(cluster, out, NAMESPACE, volumes)
+    assert [s["metadata"]["name"] for s in started[JOB].services] == [JOB]  # headless, by JobSet
+    return deployed, started[JOB].pods
 
 
 def test_the_webhook_admits_it_and_the_controller_makes_a_jobset(
