@@ -149,10 +149,12 @@ def apiserver(lay: Layout, ports: dict[str, int]) -> list[str]:
     ]
 
 
-def controller_manager(lay: Layout, ports: dict[str, int]) -> list[str]:
+def _kube_component(name: str, lay: Layout, port: int) -> list[str]:
+    """A control-plane binary that authenticates and authorizes through the admin kubeconfig
+    and serves its own health endpoint on loopback."""
     k = str(lay.kubeconfig)
     return [
-        str(binary("kube-controller-manager")),
+        str(binary(name)),
         "--kubeconfig",
         k,
         "--authentication-kubeconfig",
@@ -162,7 +164,12 @@ def controller_manager(lay: Layout, ports: dict[str, int]) -> list[str]:
         "--bind-address",
         "127.0.0.1",
         "--secure-port",
-        str(ports["controller-manager"]),
+        str(port),
+    ]
+
+
+def controller_manager(lay: Layout, ports: dict[str, int]) -> list[str]:
+    return _kube_component("kube-controller-manager", lay, ports["controller-manager"]) + [
         "--service-account-private-key-file",
         str(lay.pki / "sa.key"),
         "--root-ca-file",
@@ -179,21 +186,7 @@ def controller_manager(lay: Layout, ports: dict[str, int]) -> list[str]:
 
 
 def scheduler(lay: Layout, ports: dict[str, int]) -> list[str]:
-    k = str(lay.kubeconfig)
-    return [
-        str(binary("kube-scheduler")),
-        "--kubeconfig",
-        k,
-        "--authentication-kubeconfig",
-        k,
-        "--authorization-kubeconfig",
-        k,
-        "--bind-address",
-        "127.0.0.1",
-        "--secure-port",
-        str(ports["scheduler"]),
-        "--leader-elect=false",
-    ]
+    return _kube_component("kube-scheduler", lay, ports["scheduler"]) + ["--leader-elect=false"]
 
 
 def kwok(lay: Layout, stages: Path) -> list[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import signal
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ import typer
 
 from fltkc import contract
 from fltkc.local.cli import run_command
+from fltkc.local.supervisor import JobRun
 from fltkc.results.cli import results_command
+from fltkc.results.records import last_metric
 
 STANDIN = (Path(__file__).parent / "standin_trainer.py").read_text(encoding="utf-8")
 
@@ -111,3 +115,31 @@ def make_app() -> typer.Typer:
 def replica_records(log_dir: Path) -> list[dict[str, Any]]:
     """What each replica of a job saw, as the stand-in recorded it (none before it starts)."""
     return [json.loads(p.read_text()) for p in sorted((log_dir / "replicas").glob("*.json"))]
+
+
+class KillRankZeroAfterFirstRound:
+    """kill -9 a job's rank 0 once its metrics show round 1 and its checkpoint exists.
+
+    `replica` names rank 0 in run.json: master-0 (PyTorchJob) or node-0-0 (TrainJob).
+    """
+
+    def __init__(self, run_dir: Path, job: str, replica: str) -> None:
+        self.run_dir, self.job, self.replica = run_dir, job, replica
+        self.killed: int | None = None
+
+    def __call__(self, runs: Sequence[JobRun], now: float) -> None:
+        if self.killed is not None:
+            return
+        run = next(r for r in runs if r.name == self.job)
+        log_dir = run.local.log_dir if run.local else None
+        metric = last_metric(log_dir) if log_dir else None
+        if run.status != "running" or not metric or metric["step"] < 1:
+            return
+        if not (log_dir / contract.CHECKPOINT_FILE).exists():
+            return
+        # The pid as anyone outside would find it: from run.json.
+        record = json.loads((self.run_dir / "run.json").read_text())
+        job = next(j for j in record["jobs"] if j["name"] == self.job)
+        rank_zero = [p for p in job["processes"] if p["replica"] == self.replica][-1]
+        os.kill(rank_zero["pid"], signal.SIGKILL)
+        self.killed = rank_zero["pid"]

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
-from run_support import make_app
+from run_support import KillRankZeroAfterFirstRound, make_app
 from typer.testing import CliRunner
 
 from fltkc import contract
 from fltkc.local import RunOptions, run_experiment
-from fltkc.local.supervisor import JobRun
-from fltkc.results.records import last_metric
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
@@ -34,35 +29,10 @@ def _peak_concurrency(record: dict) -> int:
     return peak
 
 
-class KillMasterAfterFirstRound:
-    """kill -9 the victim's master once its metrics show round 1 and its checkpoint exists."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self.killed: int | None = None
-
-    def __call__(self, runs: Sequence[JobRun], now: float) -> None:
-        if self.killed is not None:
-            return
-        run = next(r for r in runs if r.name == VICTIM)
-        log_dir = run.local.log_dir if run.local else None
-        metric = last_metric(log_dir) if log_dir else None
-        if run.status != "running" or not metric or metric["step"] < 1:
-            return
-        if not (log_dir / contract.CHECKPOINT_FILE).exists():
-            return
-        # The pid as anyone outside would find it: from run.json.
-        record = json.loads((self.run_dir / "run.json").read_text())
-        job = next(j for j in record["jobs"] if j["name"] == VICTIM)
-        master = [p for p in job["processes"] if p["replica"] == "master-0"][-1]
-        os.kill(master["pid"], signal.SIGKILL)
-        self.killed = master["pid"]
-
-
 @pytest.mark.slow
 def test_quickstart_runs_to_the_end_and_survives_a_killed_master(tmp_path: Path):
     run_dir = tmp_path / "run"
-    killer = KillMasterAfterFirstRound(run_dir)
+    killer = KillRankZeroAfterFirstRound(run_dir, VICTIM, "master-0")
     options = RunOptions(run_dir=run_dir, slots=SLOTS, time_scale=20, grace_seconds=5)
     result = run_experiment(QUICKSTART, options, killer)
     record = json.loads((run_dir / "run.json").read_text())

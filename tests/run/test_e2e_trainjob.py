@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from run_support import make_app
+from run_support import KillRankZeroAfterFirstRound, make_app
 from typer.testing import CliRunner
 
 from fltkc import contract
 from fltkc.local import RunOptions, run_experiment
-from fltkc.local.supervisor import JobRun
-from fltkc.results.records import last_metric
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
@@ -35,34 +30,10 @@ def _small_quickstart(tmp_path: Path) -> Path:
     return path
 
 
-class KillServerAfterFirstRound:
-    """kill -9 the victim's rank 0 (pod node-0-0) once round 1 is checkpointed."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self.killed: int | None = None
-
-    def __call__(self, runs: Sequence[JobRun], now: float) -> None:
-        if self.killed is not None:
-            return
-        run = next(r for r in runs if r.name == VICTIM)
-        log_dir = run.local.log_dir if run.local else None
-        metric = last_metric(log_dir) if log_dir else None
-        if run.status != "running" or not metric or metric["step"] < 1:
-            return
-        if not (log_dir / contract.CHECKPOINT_FILE).exists():
-            return
-        record = json.loads((self.run_dir / "run.json").read_text())
-        job = next(j for j in record["jobs"] if j["name"] == VICTIM)
-        server = [p for p in job["processes"] if p["replica"] == "node-0-0"][-1]
-        os.kill(server["pid"], signal.SIGKILL)
-        self.killed = server["pid"]
-
-
 @pytest.mark.slow
 def test_quickstart_as_trainjobs_runs_with_the_torch_runtime_env(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    killer = KillServerAfterFirstRound(run_dir)
+    killer = KillRankZeroAfterFirstRound(run_dir, VICTIM, "node-0-0")
     options = RunOptions(
         run_dir=run_dir, slots=SLOTS, time_scale=TIME_SCALE, grace_seconds=5, backend="trainjob"
     )
