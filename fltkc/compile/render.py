@@ -19,7 +19,14 @@ from fltkc.compile.jsonnet_eval import (
     map_forked,
     search_path,
 )
-from fltkc.compile.plan import experiment_labels, job_body, job_head, plan_document, plan_head
+from fltkc.compile.plan import (
+    ConfigMemo,
+    experiment_labels,
+    job_body,
+    job_head,
+    plan_document,
+    plan_head,
+)
 from fltkc.compile.render_checks import (
     ObjectChecker,
     check_template_dir,
@@ -132,10 +139,11 @@ def _chunk_renderer(
     head = {**plan_head(plan), **sections}
     rows = [[row[key] for key in JOB_HEAD] for row in map(job_head, plan.jobs)]
     spine = json.dumps({"plan": head, "rows": rows}, sort_keys=True, separators=(",", ":"))
+    memo: ConfigMemo = {}
 
     def body_of(index: float) -> str:
         # JSON text: std.parseJson builds it several times faster than rjsonnet converts a dict.
-        body = job_body(exp, labels, plan.jobs[int(index)])
+        body = job_body(exp, labels, plan.jobs[int(index)], memo)
         return json.dumps(body, separators=(",", ":"))
 
     natives = {"fltkcJobBody": (("index",), body_of)}
