@@ -1,4 +1,4 @@
-"""Render stage: the plan document evaluated by the Jsonnet templates, in chunks for large plans."""
+"""Render stage: the plan document evaluated by the Jsonnet templates, by shape or in full."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from fltkc.compile.emit import yaml_documents, yaml_of_json
 from fltkc.compile.expand import Plan
 from fltkc.compile.jsonnet_eval import (
+    TemplateError,
     backend_name,
     evaluate,
     evaluate_snippet,
@@ -33,6 +34,8 @@ from fltkc.compile.render_checks import (
     rendered_mapping,
     require_training_jobs,
 )
+from fltkc.compile.render_stamped import render_stamped
+from fltkc.compile.stamp import Unstampable
 
 MAIN_TEMPLATE = "main.jsonnet"
 # A chunk's Jsonnet heap grows by ~140 KB per job rendered plus ~7 KB per job of the plan (all
@@ -68,11 +71,33 @@ def render_documents(
 ) -> dict[str, bytes]:
     """`{"<file stem>": YAML}` for every manifest; `sections` are extra top-level plan fields.
 
-    Same bytes as one evaluation of the whole plan. With rjsonnet a large plan is rendered in
-    chunks by forked workers (bounded memory, all cores); every chunk evaluates main.jsonnet on
-    the whole plan and manifests only its share of the objects, so templates see one plan.
+    Same bytes as one evaluation of the whole plan. The built-in templates evaluate one job
+    per shape (render_stamped); user templates may read anything, so they get render_full.
     """
     check_template_dir(templates)
+    if templates is None:
+        checker = ObjectChecker()
+        try:
+            documents = render_stamped(plan, sections or {}, search_path(), backend, checker)
+            require_training_jobs((job.name for job in plan.jobs), checker.training)
+            return documents
+        except (Unstampable, TemplateError):
+            pass  # rendered in full: the same bytes, or the error as the full plan gives it
+    return render_full(plan, templates, backend, sections)
+
+
+def render_full(
+    plan: Plan,
+    templates: Path | None = None,
+    backend: str | None = None,
+    sections: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """render_documents by evaluating main.jsonnet on the whole plan.
+
+    With rjsonnet a large plan is rendered in chunks by forked workers (bounded memory, all
+    cores); every chunk evaluates main.jsonnet on the whole plan and manifests only its share
+    of the objects, so templates see one plan.
+    """
     roots = search_path(templates)
     checker = ObjectChecker()
     if backend_name(backend) != "rjsonnet":
