@@ -7,6 +7,7 @@ templates only place them; fltkc.compile.render_stamped evaluates one job per sh
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ def shapes_of(documents: Iterable[Mapping[str, Any]], waits: Mapping[str, Any]) 
         shape = index.get(key)
         if shape is None:
             shape = index[key] = len(shapes.documents)
-            own = stamped(document, _taker([], lambda slot, s=shape: token(s, slot)))
+            own = stamped(document, _taker([], functools.partial(token, shape)))
             shapes.documents.append(own)
             shapes.waits.append(wait)
         shapes.jobs.append((shape, values))
