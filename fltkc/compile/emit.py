@@ -55,8 +55,8 @@ def _block(value: str, indent: str) -> str | None:
         return None
     if "\n\n" in value:
         return None
-    lines = value[:-1].split("\n")
-    return "|\n" + "".join(f"{indent}{line}\n" for line in lines)
+    # Each line behind `indent`: "|\n" + "".join(f"{indent}{line}\n" for line in lines).
+    return "|\n" + indent + value[:-1].replace("\n", "\n" + indent) + "\n"
 
 
 _ATOMS = (int, float, bool, type(None))

@@ -39,30 +39,46 @@ class _JobObject:
     def __init__(self, stem: str, obj: Mapping[str, Any], shape: int) -> None:
         self.stem = fill_of(stem, shape)
         try:
-            self.texts, holes = document_template(obj, has_token)
+            texts, holes = document_template(obj, has_token)
         except ValueError:
             raise Unstampable("a mapping key holds a per-job string") from None
-        self.holes = [(fill_of(text, shape), indent) for text, indent in holes]
+        self.first = texts[0]
+        self.steps = [  # hole, then the text up to the next one
+            (fill_of(hole, shape), indent, text)
+            for (hole, indent), text in zip(holes, texts[1:], strict=True)
+        ]
         self.checked = _filler(checked_fields(obj), shape)
 
     def fold(self, values: list[str], same: set[int], writer: Writer) -> None:
         """Fill the holes of strings every job of the shape shares (`same`) once, for all."""
-        texts = [self.texts[0]]
-        holes = []
-        for (fill, indent), text in zip(self.holes, self.texts[1:], strict=True):
+        first, steps = self.first, []
+        for fill, indent, text in self.steps:
             slots = [fill] if isinstance(fill, int) else [p for p in fill if isinstance(p, int)]
-            if same.issuperset(slots):
-                texts[-1] += writer.tail(filled(fill, values), indent) + text
+            if not same.issuperset(slots):
+                steps.append((fill, indent, text))
+                continue
+            piece = writer.tail(filled(fill, values), indent) + text
+            if steps:
+                before, place, last = steps[-1]
+                steps[-1] = (before, place, last + piece)
             else:
-                holes.append((fill, indent))
-                texts.append(text)
-        self.texts, self.holes = texts, holes
+                first += piece
+        self.first, self.steps = first, steps
 
-    def document(self, values: list[str], writer: Writer) -> bytes:
-        texts, tail = self.texts, writer.tail
-        out = [texts[0]]
-        for (fill, indent), text in zip(self.holes, texts[1:], strict=True):
-            out += (tail(filled(fill, values), indent), text)
+    def document(self, values: list[str], tails: dict[int, str], writer: Writer) -> bytes:
+        """The object's YAML for a job's strings; `tails` memoises the job's one-line ones."""
+        out = [self.first]
+        for fill, indent, text in self.steps:
+            if isinstance(fill, int):
+                piece = tails.get(fill)
+                if piece is None:
+                    value = values[fill]
+                    piece = writer.tail(value, indent)
+                    if "\n" not in value:  # a block's lines depend on where it stands
+                        tails[fill] = piece
+            else:
+                piece = writer.tail(filled(fill, values), indent)
+            out += (piece, text)
         return "".join(out).encode()
 
 
@@ -113,12 +129,13 @@ def _fill(objects: Mapping[str, Any], shapes: Shapes, checker: ObjectChecker) ->
         for job_object in per_shape[shape]:
             job_object.fold(first, same, writer)
     for shape, values in shapes.jobs:
+        tails: dict[int, str] = {}
         for job_object in per_shape[shape]:
             stem = filled(job_object.stem, values)
             if stem in documents:
                 raise Unstampable(f"two objects named {stem}")
             checker(stem, job_object.checked(values))
-            documents[stem] = job_object.document(values, writer)
+            documents[stem] = job_object.document(values, tails, writer)
     return dict(sorted(documents.items()))
 
 
