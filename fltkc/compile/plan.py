@@ -109,6 +109,8 @@ def _indented(value: Any, pad: str, memo: ConfigMemo) -> str:
     kind = type(value)
     if kind is str:
         return _string(value)
+    if kind is int:  # not bool: type() is exact
+        return int.__repr__(value)  # as json writes ints
     if (kind is not dict and kind is not list) or not value:
         return json.dumps(value)
     known = memo.get((id(value), pad))
@@ -116,10 +118,12 @@ def _indented(value: Any, pad: str, memo: ConfigMemo) -> str:
         return known[1]
     inner = pad + "  "
     if kind is list:
-        text = "[" + ",".join(inner + _indented(item, inner, memo) for item in value) + pad + "]"
+        text = "[" + ",".join([inner + _indented(item, inner, memo) for item in value]) + pad + "]"
     elif all(type(key) is str for key in value):
-        fields = (f"{_string(key)}: {_indented(value[key], inner, memo)}" for key in sorted(value))
-        text = "{" + ",".join(inner + field for field in fields) + pad + "}"
+        fields = [
+            f"{inner}{_string(key)}: {_indented(value[key], inner, memo)}" for key in sorted(value)
+        ]
+        text = "{" + ",".join(fields) + pad + "}"
     else:  # json's own key coercion
         text = json.dumps(value, sort_keys=True, indent=2).replace("\n", pad)
     memo[(id(value), pad)] = (value, text)
