@@ -7,7 +7,6 @@ templates only place them; fltkc.compile.render_stamped evaluates one job per sh
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,8 +47,7 @@ def shapes_of(documents: Iterable[Mapping[str, Any]], waits: Mapping[str, Any]) 
     shapes = Shapes()
     index: dict[str, int] = {}
     for document in documents:
-        values: list[str] = []
-        skeleton = stamped(document, _taker(values, lambda _: ""))
+        skeleton, values = stamped(document, None)
         name = document["name"]
         wait = (name in waits, waits.get(name))
         # Equal reprs are equal documents (another field order only costs a shape).
@@ -57,49 +55,55 @@ def shapes_of(documents: Iterable[Mapping[str, Any]], waits: Mapping[str, Any]) 
         shape = index.get(key)
         if shape is None:
             shape = index[key] = len(shapes.documents)
-            own = stamped(document, _taker([], functools.partial(token, shape)))
-            shapes.documents.append(own)
+            shapes.documents.append(stamped(document, shape)[0])
             shapes.waits.append(wait)
         shapes.jobs.append((shape, values))
     return shapes
 
 
-def _taker(values: list[str], name: Callable[[int], str]) -> Callable[[Any], str]:
-    def take(value: Any) -> str:
-        if type(value) is not str:
-            raise Unstampable(f"a per-job field holds {value!r}, not a string")
-        values.append(value)
-        return name(len(values) - 1)
-
-    return take
+Put = Callable[[list[Any]], list[str]]  # strings -> what stands for them in the skeleton
 
 
-def stamped(document: Mapping[str, Any], take: Callable[[Any], str]) -> dict[str, Any]:
-    """The job document with each per-job string replaced by `take(string)`, in a fixed order.
+def stamped(document: Mapping[str, Any], shape: int | None) -> tuple[dict[str, Any], list[str]]:
+    """The job document with its per-job strings replaced, and those strings in slot order.
 
-    Per job: its name, ConfigMap name and config; the values of its labels and annotations
-    (keys are shape); the values of its env lists (names are shape).
+    Replaced by the tokens of `shape`, or by "" when `shape` is None (a key to group by). Per
+    job: its name, ConfigMap name and config; the values of its labels and annotations (keys
+    are shape); the values of its env lists (names are shape).
     """
+    values: list[str] = []
+
+    def put(strings: list[Any]) -> list[str]:
+        first = len(values)
+        values.extend(strings)
+        if shape is None:
+            return [""] * len(strings)
+        return [token(shape, slot) for slot in range(first, len(values))]
+
     skeleton = dict(document)
-    for key in ("name", "configMap", "configJson"):
-        skeleton[key] = take(document[key])
+    own = ("name", "configMap", "configJson")
+    skeleton.update(zip(own, put([document[key] for key in own]), strict=True))
     for key in ("labels", "annotations"):
         block = document[key]
-        skeleton[key] = {name: take(block[name]) for name in sorted(block)}
-    skeleton["env"] = _env(document["env"], take)
+        names = sorted(block)
+        skeleton[key] = dict(zip(names, put([block[name] for name in names]), strict=True))
+    skeleton["env"] = _env(document["env"], put)
     trainjob = document.get("trainjob")
     if trainjob is not None:
         roles = [
-            {**role, "env": None if role["env"] is None else _env(role["env"], take)}
+            {**role, "env": None if role["env"] is None else _env(role["env"], put)}
             for role in trainjob["roles"]
         ]
-        trainer_env = _env(trainjob["trainerEnv"], take)
+        trainer_env = _env(trainjob["trainerEnv"], put)
         skeleton["trainjob"] = {**trainjob, "trainerEnv": trainer_env, "roles": roles}
-    return skeleton
+    if not all(type(value) is str for value in values):
+        raise Unstampable("a per-job field holds something other than a string")
+    return skeleton, values
 
 
-def _env(items: list[dict[str, Any]], take: Callable[[Any], str]) -> list[dict[str, Any]]:
-    return [{**item, "value": take(item["value"])} if "value" in item else item for item in items]
+def _env(items: list[dict[str, Any]], put: Put) -> list[dict[str, Any]]:
+    placed = iter(put([item["value"] for item in items if "value" in item]))
+    return [{**item, "value": next(placed)} if "value" in item else item for item in items]
 
 
 Fill = int | list[str | int]  # a slot, or literal text and slots to join
