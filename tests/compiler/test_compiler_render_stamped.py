@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from compiler_support import EXAMPLES, EXAMPLES_DIR
+from compiler_support import EXAMPLES, EXAMPLES_DIR, ROOT
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from fltkc.compile.render_checks import ObjectChecker
 from fltkc.compile.stamp import Unstampable, fill_of, filled, shapes_of, token
 
 BACKENDS = ["pytorchjob", "trainjob"]
+BENCH = ROOT / "bench"
 # Two tasks, a sweep with repetitions, Poisson arrivals (suspended jobs, a release), data
 # preparation (waitData): many jobs in few shapes. examples/mixture.yaml draws priorities.
 MANY = """apiVersion: fltkc.dev/v1alpha1
@@ -123,6 +125,19 @@ def test_in_chunks_and_with_cpp_the_same_bytes(
     stamped = render.render_documents(plan, None, None, _sections(plan))
     assert stamped == _full(plan)
     assert render.render_documents(plan, None, "cpp", _sections(plan)) == stamped
+
+
+def test_the_benchmark_plan_renders_the_bytes_of_the_full_evaluation(tmp_path: Path) -> None:
+    """bench/compile_bench.py's experiment: 600 jobs of one shape (the full evaluation in chunks)."""
+    spec = importlib.util.spec_from_file_location("compile_bench", BENCH / "compile_bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    path = tmp_path / "bench.yaml"
+    path.write_text(bench.EXPERIMENT.format(count=600))
+    for job_backend in BACKENDS:
+        plan = _plan(path, job_backend)
+        assert render.render_documents(plan, None, None, _sections(plan)) == _full(plan)
 
 
 def test_a_template_override_takes_the_full_evaluation(
