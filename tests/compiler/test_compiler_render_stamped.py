@@ -128,7 +128,7 @@ def test_in_chunks_and_with_cpp_the_same_bytes(
 
 
 def test_the_benchmark_plan_renders_the_bytes_of_the_full_evaluation(tmp_path: Path) -> None:
-    """bench/compile_bench.py's experiment: 600 jobs of one shape (the full evaluation in chunks)."""
+    """bench/compile_bench.py's experiment: 600 jobs of one shape (the full one in chunks)."""
     spec = importlib.util.spec_from_file_location("compile_bench", BENCH / "compile_bench.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
