@@ -120,9 +120,17 @@ def _indented(value: Any, pad: str, memo: ConfigMemo) -> str:
     if kind is list:
         text = "[" + ",".join([inner + _indented(item, inner, memo) for item in value]) + pad + "]"
     elif all(type(key) is str for key in value):
-        fields = [
-            f"{inner}{_string(key)}: {_indented(value[key], inner, memo)}" for key in sorted(value)
-        ]
+        fields = []
+        for key in sorted(value):
+            item = value[key]
+            kind = type(item)  # a config's scalars inline: most of its fields, every job
+            if kind is str:
+                text = _string(item)
+            elif kind is int:
+                text = int.__repr__(item)
+            else:
+                text = _indented(item, inner, memo)
+            fields.append(f"{inner}{_string(key)}: {text}")
         text = "{" + ",".join(fields) + pad + "}"
     else:  # json's own key coercion
         text = json.dumps(value, sort_keys=True, indent=2).replace("\n", pad)
