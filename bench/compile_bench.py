@@ -7,7 +7,10 @@ PSS of its process tree (parent and render workers, sampled every 20 ms), one ba
 of templates/main.jsonnet on the same plan with the same backend, and the ratio of the two.
 Targets: 1,000 jobs < 0.5 s, 10,000 jobs < 3 s, peak RSS < 300 MB, ratio <= 1.5.
 `--workdir` picks the filesystem the output is written to (file creation dominates on a slow
-one): by default the system temp.
+one): by default the system temp. On ext4 without a journal the kernel skips inodes freed in
+the last minute or more when it creates a file (fs/ext4/ialloc.c, recently_deleted), so a run
+right after many deletions (another run's cleanup) writes several times slower; a tmpfs
+`--workdir` (/dev/shm) measures the compiler alone.
 """
 
 from __future__ import annotations

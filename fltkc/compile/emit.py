@@ -55,14 +55,14 @@ def _block(value: str, indent: str) -> str | None:
         return None
     if "\n\n" in value:
         return None
-    lines = value[:-1].split("\n")
-    return "|\n" + "".join(f"{indent}{line}\n" for line in lines)
+    # Each line behind `indent`: "|\n" + "".join(f"{indent}{line}\n" for line in lines).
+    return "|\n" + indent + value[:-1].replace("\n", "\n" + indent) + "\n"
 
 
 _ATOMS = (int, float, bool, type(None))
 
 
-class _Writer:
+class Writer:
     """Block-style YAML of JSON-like data; keys and scalar values are memoised as finished text
     (manifests repeat them a lot), lines are pieces joined once per document."""
 
@@ -113,8 +113,15 @@ class _Writer:
             else:
                 self.out.append(head + (" {}\n" if isinstance(value, dict) else " []\n"))
             return
-        block = _block(value, indent + "  ") if isinstance(value, str) and "\n" in value else None
-        self.out.append(f"{head} {block}" if block else f"{head} {self.scalar(value)}\n")
+        self.out += (head, self.tail(value, indent))
+
+    def tail(self, value: Any, indent: str) -> str:
+        """What follows a mapping key or list dash at `indent` for a scalar or string value."""
+        if isinstance(value, str) and "\n" in value:
+            block = _block(value, indent + "  ")
+            if block:
+                return f" {block}"
+        return f" {self.scalar(value)}\n"
 
     def document(self, obj: Mapping[str, Any]) -> str:
         self.out = []
@@ -122,9 +129,44 @@ class _Writer:
         return "".join(self.out)
 
 
-def to_yaml(obj: Mapping[str, Any], writer: _Writer | None = None) -> str:
+class _TemplateWriter(Writer):
+    """A `Writer` that leaves a hole (HOLE, and the string and indent in `holes`) where a
+    string value is a template (`is_hole`), to be filled by `tail` once the string is known."""
+
+    def __init__(self, is_hole: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.is_hole = is_hole
+        self.holes: list[tuple[str, str]] = []
+
+    def entry(self, head: str, value: Any, indent: str) -> None:
+        if type(value) is str and self.is_hole(value):
+            self.out += (head, HOLE)
+            self.holes.append((value, indent))
+        else:
+            super().entry(head, value, indent)
+
+
+HOLE = "\x00"  # never a piece of YAML: _quoted escapes it
+
+
+def document_template(
+    obj: Mapping[str, Any], is_hole: Callable[[str], bool]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """`to_yaml(obj)` as fixed text around holes: n + 1 texts and n (string, indent) holes.
+
+    The document of an object whose hole strings are replaced is the texts joined with
+    `tail(string, indent)` of each replacement between them; keys must not be holes.
+    """
+    writer = _TemplateWriter(is_hole)
+    text = writer.document(obj)
+    if any(is_hole(key) for key in writer.heads.values()):
+        raise ValueError("a mapping key is a template string")
+    return text.split(HOLE), writer.holes
+
+
+def to_yaml(obj: Mapping[str, Any], writer: Writer | None = None) -> str:
     """Deterministic block-style YAML of a JSON-like mapping: sorted keys, no line folding."""
-    return (writer or _Writer()).document(obj)
+    return (writer or Writer()).document(obj)
 
 
 Check = Callable[[str, Any], None]  # (file stem, object): raises if the object is unfit
@@ -132,7 +174,7 @@ Check = Callable[[str, Any], None]  # (file stem, object): raises if the object 
 
 def yaml_documents(objects: Mapping[str, Any], check: Check | None = None) -> dict[str, bytes]:
     """`{"<file stem>": YAML}` of rendered objects (one writer: its scalar memo is shared)."""
-    writer = _Writer()
+    writer = Writer()
     if check is not None:
         for stem, obj in objects.items():
             check(stem, obj)
@@ -141,7 +183,7 @@ def yaml_documents(objects: Mapping[str, Any], check: Check | None = None) -> di
 
 def yaml_of_json(texts: Mapping[str, str], check: Check | None = None) -> dict[str, bytes]:
     """`yaml_documents` of objects given as JSON texts, decoded one at a time (less memory)."""
-    writer = _Writer()
+    writer = Writer()
     out: dict[str, bytes] = {}
     for stem, text in texts.items():
         obj = json.loads(text)

@@ -1,4 +1,4 @@
-"""Render stage: the plan document evaluated by the Jsonnet templates, in chunks for large plans."""
+"""Render stage: the plan document evaluated by the Jsonnet templates, by shape or in full."""
 
 from __future__ import annotations
 
@@ -13,19 +13,29 @@ from typing import Any
 from fltkc.compile.emit import yaml_documents, yaml_of_json
 from fltkc.compile.expand import Plan
 from fltkc.compile.jsonnet_eval import (
+    TemplateError,
     backend_name,
     evaluate,
     evaluate_snippet,
     map_forked,
     search_path,
 )
-from fltkc.compile.plan import experiment_labels, job_body, job_head, plan_document, plan_head
+from fltkc.compile.plan import (
+    ConfigMemo,
+    experiment_labels,
+    job_body,
+    job_head,
+    plan_document,
+    plan_head,
+)
 from fltkc.compile.render_checks import (
     ObjectChecker,
     check_template_dir,
     rendered_mapping,
     require_training_jobs,
 )
+from fltkc.compile.render_stamped import render_stamped
+from fltkc.compile.stamp import Unstampable
 
 MAIN_TEMPLATE = "main.jsonnet"
 # A chunk's Jsonnet heap grows by ~140 KB per job rendered plus ~7 KB per job of the plan (all
@@ -61,11 +71,33 @@ def render_documents(
 ) -> dict[str, bytes]:
     """`{"<file stem>": YAML}` for every manifest; `sections` are extra top-level plan fields.
 
-    Same bytes as one evaluation of the whole plan. With rjsonnet a large plan is rendered in
-    chunks by forked workers (bounded memory, all cores); every chunk evaluates main.jsonnet on
-    the whole plan and manifests only its share of the objects, so templates see one plan.
+    Same bytes as one evaluation of the whole plan. The built-in templates evaluate one job
+    per shape (render_stamped); user templates may read anything, so they get render_full.
     """
     check_template_dir(templates)
+    if templates is None:
+        checker = ObjectChecker()
+        try:
+            documents = render_stamped(plan, sections or {}, search_path(), backend, checker)
+            require_training_jobs((job.name for job in plan.jobs), checker.training)
+            return documents
+        except (Unstampable, TemplateError):
+            pass  # rendered in full: the same bytes, or the error as the full plan gives it
+    return render_full(plan, templates, backend, sections)
+
+
+def render_full(
+    plan: Plan,
+    templates: Path | None = None,
+    backend: str | None = None,
+    sections: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """render_documents by evaluating main.jsonnet on the whole plan.
+
+    With rjsonnet a large plan is rendered in chunks by forked workers (bounded memory, all
+    cores); every chunk evaluates main.jsonnet on the whole plan and manifests only its share
+    of the objects, so templates see one plan.
+    """
     roots = search_path(templates)
     checker = ObjectChecker()
     if backend_name(backend) != "rjsonnet":
@@ -132,10 +164,11 @@ def _chunk_renderer(
     head = {**plan_head(plan), **sections}
     rows = [[row[key] for key in JOB_HEAD] for row in map(job_head, plan.jobs)]
     spine = json.dumps({"plan": head, "rows": rows}, sort_keys=True, separators=(",", ":"))
+    memo: ConfigMemo = {}
 
     def body_of(index: float) -> str:
         # JSON text: std.parseJson builds it several times faster than rjsonnet converts a dict.
-        body = job_body(exp, labels, plan.jobs[int(index)])
+        body = job_body(exp, labels, plan.jobs[int(index)], memo)
         return json.dumps(body, separators=(",", ":"))
 
     natives = {"fltkcJobBody": (("index",), body_of)}

@@ -63,6 +63,14 @@ class ObjectChecker:
             self.training.append(name)
 
 
+def checked_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an object that ObjectChecker reads: an object passes if these pass."""
+    view = {key: obj[key] for key in ("apiVersion", "kind", "data", "binaryData") if key in obj}
+    metadata = obj.get("metadata")
+    view["metadata"] = {"name": metadata.get("name")} if isinstance(metadata, dict) else metadata
+    return view
+
+
 def _check_configmap(where: str, obj: Mapping[str, Any]) -> None:
     size = 0
     for field in ("data", "binaryData"):

@@ -1,4 +1,5 @@
-"""Chunked, forked rendering gives the bytes of one whole-plan evaluation, errors included."""
+"""Chunked, forked rendering (render_full) gives the bytes of one whole-plan evaluation,
+errors included."""
 
 from __future__ import annotations
 
@@ -26,9 +27,7 @@ def one_shot(plan: Plan, templates: Path | None = None) -> dict[str, bytes]:
 
 
 def chunked(plan: Plan, templates: Path | None = None) -> dict[str, bytes]:
-    return render.render_documents(
-        plan, templates, "rjsonnet", {"workloads": workloads_document(plan)}
-    )
+    return render.render_full(plan, templates, "rjsonnet", {"workloads": workloads_document(plan)})
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def test_one_chunk_in_process_renders_the_same_bytes(name: str) -> None:
 def test_cpp_backend_renders_the_same_bytes(tiny_chunks: None) -> None:
     plan = plan_file(EXAMPLES_DIR / "reference.yaml")
     sections = {"workloads": workloads_document(plan)}
-    assert render.render_documents(plan, None, "cpp", sections) == chunked(plan)
+    assert render.render_full(plan, None, "cpp", sections) == chunked(plan)
 
 
 def test_user_templates_see_the_whole_plan_in_every_chunk(
