@@ -16,6 +16,7 @@ right after many deletions (another run's cleanup) writes several times slower; 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -140,11 +141,23 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=None, help="Where to write (default: the system temp)."
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Leave the outputs in --workdir (the caller deletes them once it has finished "
+        "timing, so no size is written right after another's deletion).",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     header = ("jobs", "build_s", "cpu_s", "peak_MB", "sum_MB", "jsonnet_s", "ratio", "files")
     print(" ".join(f"{name:>9}" for name in header))
-    with tempfile.TemporaryDirectory(prefix="fltkc-bench-", dir=args.workdir) as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            tmp = tempfile.mkdtemp(prefix="fltkc-bench-", dir=args.workdir)
+        else:
+            tmp = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="fltkc-bench-", dir=args.workdir)
+            )
         for size in sizes:
             experiment = Path(tmp) / f"exp-{size}.yaml"
             experiment.write_text(EXPERIMENT.format(count=size))

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -97,11 +98,16 @@ def parse_compile_table(stdout: str) -> list[dict[str, float]]:
 
 
 def run_compile(plan: Plan) -> list[list[dict[str, float]]]:
+    """Every repeat's outputs stay until the last is timed: ext4 without a journal skips inodes
+    freed in the last minute or so when it creates files, so a build written right after
+    another's cleanup (22,000 files) is timed on a slower file system (see compile_bench.py)."""
     repeats = []
-    for repeat in range(plan.compile_repeats):
-        log(f"compile {repeat + 1}/{plan.compile_repeats}: sizes {plan.compile_sizes}")
-        stdout, _ = script("compile_bench.py", "--sizes", plan.compile_sizes)
-        repeats.append(parse_compile_table(stdout))
+    with tempfile.TemporaryDirectory(prefix="fltkc-bench-compile-") as kept:
+        for repeat in range(plan.compile_repeats):
+            log(f"compile {repeat + 1}/{plan.compile_repeats}: sizes {plan.compile_sizes}")
+            args = ("--sizes", plan.compile_sizes, "--workdir", kept, "--keep")
+            stdout, _ = script("compile_bench.py", *args)
+            repeats.append(parse_compile_table(stdout))
     return repeats
 
 
