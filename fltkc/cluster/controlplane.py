@@ -25,7 +25,6 @@ Log = Callable[[str], None]
 # The training operator's cert rotator checks that its serving certificate exists at this fixed
 # path (its webhook server reads $TMPDIR's copy): the file must exist, nothing reads it.
 ROTATOR_CERT_DIR = Path("/tmp/k8s-webhook-server/serving-certs")
-OPERATORS = ("training-operator", "jobset", "trainer", "kueue")
 
 
 @dataclass
@@ -219,7 +218,7 @@ def _wait_ready(plane: ControlPlane, ports: dict[str, int]) -> None:
     def wait(check: Callable[[], bool], what: str) -> None:
         processes.wait_until(check, what, 120, watched)
 
-    for name in OPERATORS:
+    for name in (operator.name for operator in manifests.OPERATORS):
         url = f"http://127.0.0.1:{ports[name + '-health']}/readyz"
         wait(functools.partial(processes.http_ok, url), f"{name} /readyz")
     for name in ("kube-controller-manager", "kube-scheduler"):
