@@ -33,29 +33,30 @@ def _median(groups: dict[str, list[dict[str, float]]], name: str, key: str) -> f
     return statistics.median(r[key] for r in groups[name])
 
 
-FLOOR, FLOWER = "floor (bare PyTorch, 1 process)", "Flower 1.42 (2 Ray actors)"
-SPUN = "floor with GOMP_SPINCOUNT=10000"
+# The rows the ratios divide by, named as label() names them.
+FLOOR = label({"kind": "floor"})
+FLOWER = label({"kind": "flower", "workers": 2})
+SPUN = label({"kind": "floor-spin"})
 
 
 def federated_ratios(groups: dict[str, list[dict[str, float]]]) -> list[Figure]:
     """Ours against Flower and the floor, judged against the issues' targets: one process
     at 2.5x Flower with start-up (issue 13), two executors faster than the floor (issue 6)."""
-    floor, flower = FLOOR, FLOWER
     figures: list[Figure] = []
     for name in (n for n in groups if n.startswith("fltk")):
         for key, what in (("incl", "incl. start-up"), ("excl", "excl. start-up")):
-            vs_flower = _median(groups, name, key) / _median(groups, flower, key)
+            vs_flower = _median(groups, name, key) / _median(groups, FLOWER, key)
             fig = Figure("ratios", f"{name} / Flower, {what}", "x", (vs_flower,))
             if "WORLD_SIZE=1" in name and key == "incl":
                 fig = judged(fig, ">= 2.5x", lambda v: v >= 2.5)
             figures.append(fig)
-            vs_floor = _median(groups, name, key) / _median(groups, floor, key)
+            vs_floor = _median(groups, name, key) / _median(groups, FLOOR, key)
             fig = Figure("ratios", f"{name} / floor, {what}", "x", (vs_floor,))
             figures.append(judged(fig, "> 1x", lambda v: v > 1) if "2 executors" in name else fig)
             if SPUN in groups:
                 vs_spun = _median(groups, name, key) / _median(groups, SPUN, key)
                 figures.append(Figure("ratios", f"{name} / {SPUN}, {what}", "x", (vs_spun,)))
-        gap = 100 * (_median(groups, name, "accuracy") - _median(groups, floor, "accuracy"))
+        gap = 100 * (_median(groups, name, "accuracy") - _median(groups, FLOOR, "accuracy"))
         figures.append(
             judged(
                 Figure("ratios", f"{name}: accuracy - floor", "points", (gap,)),

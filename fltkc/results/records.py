@@ -173,16 +173,27 @@ def _job(directory: Path, run_entry: Record | None, plan: BuildPlan | None) -> J
     )
 
 
-def _job_dirs(root: Path) -> list[Path]:
-    names = (contract.METRICS_FILE, contract.RESULT_FILE, contract.JOB_FILE)
-    found = {p.parent for name in names for p in root.rglob(name)}
-    found |= {p.parent.parent for p in root.rglob(f"{contract.RANKS_DIR}/*.json")}
-    return sorted(found)
+def _scan(root: Path) -> tuple[list[Path], list[Path]]:
+    """The job directories, and the release's state files shallowest first, in one walk: a
+    logs volume holds thousands of jobs, and a walk per file name took seconds."""
+    names = {contract.METRICS_FILE, contract.RESULT_FILE, contract.JOB_FILE}
+    jobs: set[Path] = set()
+    states: list[Path] = []
+    for folder, _, files in os.walk(root):
+        here = Path(folder)
+        if not names.isdisjoint(files):
+            jobs.add(here)
+        ranks = here != root and here.name == contract.RANKS_DIR
+        if ranks and any(f.endswith(".json") for f in files):
+            jobs.add(here.parent)
+        if contract.RELEASE_STATE_FILE in files:
+            states.append(here / contract.RELEASE_STATE_FILE)
+    return sorted(jobs), sorted(states, key=lambda p: (len(p.parts), p))
 
 
-def find_release_state(root: Path) -> Record | None:
-    """The release's state file: at the top of a copied logs folder, or the shallowest below."""
-    paths = sorted(root.rglob(contract.RELEASE_STATE_FILE), key=lambda p: (len(p.parts), p))
+def find_release_state(paths: list[Path]) -> Record | None:
+    """The first of `paths` that holds the release's state: at the top of a copied logs folder,
+    or the shallowest below."""
     for path in paths:
         state = read_json(path)
         if state and isinstance(state.get("jobs"), dict) and "startTime" in state:
@@ -223,10 +234,11 @@ def load_run(directory: Path, out_dir: Path | None = None) -> RunMetrics:
         job_dir = (directory / log_dir).resolve()
         seen.add(job_dir)
         jobs.append(_job(job_dir, entry, plan))
-    for job_dir in _job_dirs(directory):
+    job_dirs, states = _scan(directory)
+    for job_dir in job_dirs:
         if job_dir.resolve() not in seen:
             jobs.append(_job(job_dir, None, plan))
-    release = find_release_state(directory)
+    release = find_release_state(states)
     names = {job.name for job in jobs}
     expected = [p.name for p in plan.jobs] if plan else []
     expected += sorted((release or {}).get("jobs") or {})  # released, yet left no files
