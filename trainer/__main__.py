@@ -62,11 +62,10 @@ def main() -> int:
     return 0
 
 
-def _fail(message: str, code: int, record: RankRecord | None) -> int:
+def _fail(message: str, code: int, record: RankRecord | None) -> None:
     report(message)
     if record is not None:
         record.ended(code)
-    return code
 
 
 def leave_process(code: int) -> NoReturn:

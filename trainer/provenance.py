@@ -18,6 +18,7 @@ from typing import Any
 
 from fltkc import __version__, contract
 from fltkc.contract.env import TrainerEnv
+from trainer.metrics import write_json
 
 HParam = bool | int | float | str
 
@@ -41,14 +42,6 @@ def versions() -> dict[str, str | None]:
     }
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Replace `path` in one step; a tmp name per writer, since ranks share the volume."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def job_info(config: Mapping[str, Any]) -> dict[str, Any]:
     """job.json: the config's job block flattened, with the seed, mode, versions and config."""
     job = config.get("job") or {}
@@ -66,7 +59,7 @@ def job_info(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def write_job_info(log_dir: Path, config: Mapping[str, Any]) -> None:
-    _write_json(log_dir / contract.JOB_FILE, job_info(config))
+    write_json(log_dir / contract.JOB_FILE, job_info(config))
 
 
 def hparams(config: Mapping[str, Any]) -> dict[str, HParam]:
@@ -117,7 +110,7 @@ class RankRecord:
     def _save(self) -> None:
         # Timing is a report, never a reason to fail training.
         with contextlib.suppress(OSError):
-            _write_json(self.path, self.data)
+            write_json(self.path, self.data)
 
 
 def _host() -> str:

@@ -26,7 +26,7 @@ def q_sampler(
     probability q, else to one of the other groups uniformly, and each group deals what it
     receives round-robin to its members. With clients a multiple of the labels (FLTK's
     requirement) every group owns one label."""
-    q = float(cfg.get("q", 0.5))
+    q = float(cfg["q"])
     labels = np.unique(targets)
     groups = min(len(labels), clients)
     members = [list(range(g, clients, groups)) for g in range(groups)]
@@ -50,7 +50,7 @@ def n_labels(
     """FLTK's N_Labels: each label is cut into c = ceil(n x clients / labels) chunks; a list of
     the labels repeated c times is dealt n at a time from its end to clients 0, 1, ...; the
     chunks of the labels left over are pooled and shared equally by all clients."""
-    n = int(cfg.get("labelsPerClient", 2))
+    n = int(cfg["labelsPerClient"])
     labels = rng.permutation(np.unique(targets))
     copies = math.ceil(n * clients / len(labels))
     deck = [int(label) for label in labels] * copies

@@ -36,7 +36,7 @@ def quantity_dirichlet(
     targets: np.ndarray, clients: int, cfg: Mapping[str, Any], rng: np.random.Generator
 ) -> list[list[int]]:
     """Client sizes in proportions drawn from Dir(alpha); small alpha = very unequal sizes."""
-    shares = rng.dirichlet(np.full(clients, float(cfg.get("alpha", 0.5))))
+    shares = rng.dirichlet(np.full(clients, float(cfg["alpha"])))
     return _cut(len(targets), _counts(shares, len(targets)), rng)
 
 
@@ -45,7 +45,7 @@ def quantity_powerlaw(
 ) -> list[list[int]]:
     """Client sizes proportional to rank^-exponent over a seeded ranking of the clients."""
     ranks = rng.permutation(clients) + 1
-    shares = ranks.astype(np.float64) ** -float(cfg.get("exponent", 1.0))
+    shares = ranks.astype(np.float64) ** -float(cfg["exponent"])
     return _cut(len(targets), _counts(shares, len(targets)), rng)
 
 
@@ -66,8 +66,8 @@ def ensure_minimum(parts: list[list[int]], minimum: int) -> list[list[int]]:
         client = min(short, key=lambda c: (len(out[c]), c))
         donor = max(range(len(out)), key=lambda c: (len(out[c]), -c))
         give = min(minimum - len(out[client]), len(out[donor]) - minimum)
-        moved = sorted(out[donor])[-give:]
-        out[donor] = sorted(out[donor])[:-give]
+        ordered = sorted(out[donor])
+        out[donor], moved = ordered[:-give], ordered[-give:]
         out[client] += moved
 
 
