@@ -11,7 +11,6 @@ from fltkc.compile.expand import Plan, expand
 from fltkc.compile.experiment import BACKENDS
 from fltkc.compile.load import Source, load
 from fltkc.compile.outdir_guard import BUILD_RECORD, build_record
-from fltkc.compile.plan import schedule_json
 from fltkc.compile.plan_trainjob import check_trainjob, kustomize_sort_options, trainjob_section
 from fltkc.compile.plan_workloads import workloads_document
 from fltkc.compile.render import render_documents
@@ -80,7 +79,7 @@ def build_files(
         if stem in documents
     }
     namespace, sorting = plan.experiment.namespace, kustomize_sort_options(plan)
-    packaged = package_files(documents, namespace, schedule_json(plan), sorting)
+    packaged = package_files(documents, namespace, plan.schedule_json, sorting)
     files = {**packaged, **outside}
     return dict(sorted({**files, BUILD_RECORD: build_record(files)}.items()))
 

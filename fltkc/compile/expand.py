@@ -7,7 +7,7 @@ import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -73,6 +73,7 @@ class Plan:
             ],
         }
 
+    @cached_property  # expand checks its size, render and package place it: encoded once
     def schedule_json(self) -> str:
         """The schedule as out/schedule.json and its ConfigMap hold it (compact: 1 MiB max)."""
         return json.dumps(self.schedule(), sort_keys=True, separators=(",", ":")) + "\n"
@@ -109,7 +110,7 @@ def expand(experiment: Experiment) -> Plan:
         raise CompileError(diagnostics)
     plan = Plan(experiment, tuple(jobs))
     key = contract.SCHEDULE_FILE
-    too_large = schedule_diagnostics(experiment.source, key, plan.schedule_json(), len(jobs))
+    too_large = schedule_diagnostics(experiment.source, key, plan.schedule_json, len(jobs))
     if too_large:
         raise CompileError(too_large)
     return plan

@@ -79,14 +79,9 @@ def plan_head(plan: Plan) -> dict[str, Any]:
         "schedule": {
             "name": f"{exp.name}-schedule",
             "key": contract.SCHEDULE_FILE,
-            "json": schedule_json(plan),
+            "json": plan.schedule_json,
         },
     }
-
-
-def schedule_json(plan: Plan) -> str:
-    """out/schedule.json and the schedule ConfigMap's content (compact: ConfigMaps hold 1 MiB)."""
-    return plan.schedule_json()
 
 
 ConfigMemo = dict[tuple[int, str], tuple[Any, str]]  # (id, indent) -> (container, its JSON)

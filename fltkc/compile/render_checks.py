@@ -9,6 +9,7 @@ from typing import Any
 
 from fltkc.compile.jsonnet_eval import TemplateError
 from fltkc.compile.limits import CONFIGMAP_BYTES, configmap_bytes
+from fltkc.compile.podspec_rules import is_subdomain
 from fltkc.contract.datafiles import resource_dir
 
 TRAINING_KINDS = ("PyTorchJob", "TrainJob")
@@ -17,7 +18,6 @@ TRAINING_KINDS = ("PyTorchJob", "TrainJob")
 _STEM = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 MAX_STEM = 200
 RESERVED_STEMS = ("kustomization",)  # written by emit.package_files from the other keys
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 TEMPLATE_SUFFIXES = (".jsonnet", ".libsonnet")
 
 
@@ -52,7 +52,7 @@ class ObjectChecker:
                 raise TemplateError(f"{where} has no {field}; set it in the template")
         metadata = obj.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        if not isinstance(name, str) or len(name) > 253 or not _SUBDOMAIN.fullmatch(name):
+        if not isinstance(name, str) or not is_subdomain(name):
             raise TemplateError(
                 f"{where}: metadata.name {_shown(name)} is not a Kubernetes name (lowercase "
                 "letters, digits, '-' and '.', at most 253); fix the template"

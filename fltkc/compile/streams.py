@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fltkc import contract
-from fltkc.compile.arrivals import arrival_offsets, parse_trace, plan_seed
+from fltkc.compile.arrivals import MAX_TRACE_BYTES, arrival_offsets, parse_trace, plan_seed
+from fltkc.compile.input_files import InputFileError, read_below
 from fltkc.compile.load import Source
 from fltkc.errors import CompileError, Diagnostic
 
@@ -143,14 +144,14 @@ def _offsets(source: Source, stream: Stream, seed: int) -> tuple[float, ...]:
     where = ("spec", "streams", stream.index, "arrivals")
     trace: tuple[float, ...] = ()
     if stream.arrivals["process"] == "trace":
-        path = source.base_dir / stream.arrivals["file"]
-        display = str(Path(source.file).parent / stream.arrivals["file"])
-        try:
-            trace, problems = parse_trace(path.read_text(encoding="utf-8"), display)
-        except (OSError, UnicodeDecodeError):
-            raise CompileError(
-                [source.diag((*where, "file"), f"cannot read trace file {display}")]
-            ) from None
+        file = stream.arrivals["file"]
+        display = str(Path(source.file).parent / file)
+        try:  # as a task's trace (arrivals.read_traces): confined, size-capped, never a FIFO
+            text = read_below(source.base_dir, file, MAX_TRACE_BYTES)
+        except InputFileError as exc:
+            message = f"cannot read trace file {display} ({exc})"
+            raise CompileError([source.diag((*where, "file"), message)]) from None
+        trace, problems = parse_trace(text, display)
         if problems:
             raise CompileError(problems)
     try:

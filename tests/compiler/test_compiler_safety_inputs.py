@@ -141,6 +141,28 @@ def test_trace_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     assert _diagnostics(_trace_experiment(tmp_path, "pipe.txt")) == [message]
 
 
+@pytest.mark.parametrize(
+    ("file", "reason"),
+    [
+        ("pipe.txt", "a FIFO, not a regular file"),
+        ("../t.txt", "outside the experiment file's folder"),
+    ],
+)
+def test_stream_trace_is_read_as_a_task_trace(tmp_path: Path, file: str, reason: str) -> None:
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (tmp_path / "t.txt").write_text("0\n30\n")
+    poisson = "arrivals: {process: poisson, rate: 4, per: minute, count: 8}"
+    text = (EXAMPLES_DIR / "mixture.yaml").read_text()
+    assert poisson in text
+    path = folder / "exp.yaml"
+    path.write_text(text.replace(poisson, f"arrivals: {{process: trace, file: {file}}}"))
+    [message] = _diagnostics(path)
+    assert message.startswith("exp.yaml:52:40: spec.streams[0].arrivals.file: cannot read trace")
+    assert f"({reason}" in message
+
+
 def test_trace_symlink_inside_the_folder_is_followed(tmp_path: Path) -> None:
     (tmp_path / "traces").mkdir()
     (tmp_path / "traces" / "real.txt").write_text("0\n30\n")
